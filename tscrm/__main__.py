@@ -1,0 +1,3 @@
+from tscrm.cli.main import run
+
+run()

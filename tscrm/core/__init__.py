@@ -1,0 +1,1 @@
+"""The domain: tables, services, search, permissions, settings."""

@@ -1,0 +1,1 @@
+"""Domain services: one module per area. Every business rule lives here."""

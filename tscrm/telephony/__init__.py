@@ -1,0 +1,1 @@
+"""Call and SMS backends (SIP, Zadarma PBX) behind small typed protocols."""
