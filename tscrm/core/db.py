@@ -41,6 +41,8 @@ class Database:
                 self.url,
                 echo=echo,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+                pool_size=pool_size,
+                max_overflow=64,
             )
             _install_sqlite_hooks(self.engine)
         else:

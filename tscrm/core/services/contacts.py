@@ -140,7 +140,7 @@ def tag_names(session: Session, owner: Owner, owner_id: int) -> list[str]:
     link = ClientTag if owner == "client" else LeadTag
     link_col = link.client_id if owner == "client" else link.lead_id  # type: ignore[attr-defined]
     rows = session.exec(
-        select(Tag.name).join(link, col(link.tag_id) == col(Tag.id)).where(link_col == owner_id).order_by(col(Tag.name))
+        select(Tag.name).join(link, col(link.tag_id) == col(Tag.id)).where(link_col == owner_id).order_by(col(Tag.key))
     )
     return list(rows)
 
