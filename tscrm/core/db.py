@@ -25,6 +25,19 @@ from tscrm.i18n import _
 # The newest migration; a test checks it against alembic's head so the two never drift apart.
 SCHEMA_HEAD = "0002"
 SQLITE_BUSY_TIMEOUT_S = 60
+CHANGES_CHANNEL = "tscrm_changes"
+CHANGED = "tscrm_changed"
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_flushed(session: Session, _context) -> None:
+    session.info[CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_bulk_change(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[CHANGED] = True
 
 
 class Database:
@@ -83,10 +96,16 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A session whose work is committed on success and rolled back on any error."""
+        """A session whose work is committed on success and rolled back on any error.
+
+        On PostgreSQL a commit that changed anything also notifies ``tscrm_changes`` (delivered at
+        commit), so that the open apps of other agents refresh; SQLite apps poll ``data_version``.
+        """
         with Session(self._write_engine, expire_on_commit=False) as session:
             try:
                 yield session
+                if self.is_postgres and (session.new or session.dirty or session.deleted or session.info.get(CHANGED)):
+                    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANGES_CHANNEL})
                 session.commit()
             except BaseException:
                 session.rollback()

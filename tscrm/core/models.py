@@ -190,7 +190,12 @@ class CustomField(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     __tablename__ = "client"
-    __table_args__ = (Index("ix_client_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_client_owner_created", "owner_id", "created_at"),
+        Index("ix_client_name", "name", "id"),
+        Index("ix_client_company", "company_name", "id"),
+        Index("ix_client_owner_name", "owner_id", "name", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=300)
     company_name: str | None = Field(default=None, max_length=300)
@@ -393,3 +398,6 @@ class SearchEntry(SQLModel, table=True):
     name_key: str = Field(max_length=300)
     text: str = ""
     digits: str = ""
+
+
+from tscrm.core.models_import import *  # noqa
