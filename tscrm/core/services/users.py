@@ -189,3 +189,20 @@ def list_users(session: Session, *, active_only: bool = True) -> list[User]:
     if active_only:
         query = query.where(col(User.is_active).is_(True))
     return list(session.exec(query))
+
+
+def ui_setting(session: Session, user_id: int, key: str, default=None):
+    """A per-user preference (dashboard layout, language, ...)."""
+    user = session.get(User, user_id)
+    return (user.settings or {}).get(key, default) if user else default
+
+
+def save_ui_setting(session: Session, actor: Actor, key: str, value) -> None:
+    user = get_user(session, actor.id)
+    user.settings = {**(user.settings or {}), key: value}  # a new dict, so the JSON column is written
+
+
+def set_language(session: Session, actor: Actor, language: str) -> None:
+    if language not in LANGUAGES:
+        raise ValidationError(_("language: choose one of {choices}").format(choices=", ".join(LANGUAGES)), "language")
+    get_user(session, actor.id).language = language
