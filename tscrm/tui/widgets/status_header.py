@@ -1,0 +1,30 @@
+"""The header: company, current user, and live status (emails, calls, dialer)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tscrm.i18n import _
+
+
+class StatusHeader(Static):
+    DEFAULT_CSS = """
+    StatusHeader { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
+    """
+
+    section_title: reactive[str] = reactive("")
+    live_status: reactive[str] = reactive("")
+
+    def render(self) -> Text:
+        ctx = self.app.ctx  # type: ignore[attr-defined]
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("tscrm ", style="bold")
+        text.append(f"· {ctx.company_name} ", style="bold")
+        if self.section_title:
+            text.append(f"· {self.section_title} ")
+        text.append(f"· {ctx.actor.name} ({_(ctx.actor.group)})")
+        status = self.live_status or _("no new emails · no calls · dialer idle")
+        text.append(" │ " + status, style="italic")
+        return text
