@@ -400,4 +400,3 @@ class SearchEntry(SQLModel, table=True):
     digits: str = ""
 
 
-from tscrm.core.models_import import *  # noqa
