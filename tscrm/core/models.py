@@ -400,3 +400,4 @@ class SearchEntry(SQLModel, table=True):
     digits: str = ""
 
 
+from tscrm.core.models_import import *  # noqa
