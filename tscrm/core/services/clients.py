@@ -51,31 +51,20 @@ def create_client(
     external_ref: str | None = None,
 ) -> Client:
     """Add a client. The owner ("responsible") is the actor unless another user is named."""
-    region = get_company(session).default_region
-    name = contacts.validate_name(data.name)
-    phones = contacts.parse_phones(data.phones, region)
-    emails = contacts.parse_emails(data.emails)
-    custom = contacts.validate_custom(session, "client", data.custom)
+    checked = contacts.check_contact(session, "client", data, get_company(session).default_region)
     owner = actor.id if owner_id == -1 else _check_owner(session, actor, owner_id)
     now = created_at or utcnow()
     client = Client(
-        name=name,
-        company_name=(data.company_name or "").strip() or None,
-        position=(data.position or "").strip() or None,
-        address=(data.address or "").strip() or None,
+        **checked.fields,
         owner_id=owner,
-        source_id=contacts.source_id(session, data.source),
         created_by_id=actor.id,
-        custom=custom,
         external_ref=external_ref,
         created_at=now,
         updated_at=now,
     )
     session.add(client)
     session.flush()
-    contacts.set_phones(session, "client", client.id, phones)  # type: ignore[arg-type]
-    contacts.set_emails(session, "client", client.id, emails)  # type: ignore[arg-type]
-    contacts.add_tags(session, "client", client.id, data.tags)  # type: ignore[arg-type]
+    contacts.write_details(session, "client", client.id, checked.phones, checked.emails, checked.tags)  # type: ignore[arg-type]
     activity.record(
         session, ActivityKind.CREATED, author_id=actor.id, client_id=client.id, text=_("Client created")
     ).created_at = now

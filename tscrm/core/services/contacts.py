@@ -25,6 +25,7 @@ from tscrm.core.models import (
 from tscrm.core.phones import parse_phone
 from tscrm.core.services.users import normalise_email
 from tscrm.core.text import fold
+from tscrm.core.validation import optional_text, required_text
 from tscrm.i18n import _
 
 Owner = Literal["client", "lead"]
@@ -67,12 +68,39 @@ def as_phone_inputs(values: list[str] | list[PhoneInput], kind: PhoneKind = Phon
 
 
 def validate_name(name: str) -> str:
-    value = (name or "").strip()
-    if not value:
-        raise ValidationError(_("name: must not be empty"), "name")
-    if len(value) > 300:
-        raise ValidationError(_("name: at most 300 characters"), "name")
-    return value
+    return required_text(name, "name")
+
+
+@dataclass
+class CheckedContact:
+    """A ContactInput after validation: what a client or lead row and its children are made of."""
+
+    fields: dict[str, Any]  # name, company_name, position, address, source_id, custom
+    phones: list[tuple[PhoneKind, str]]
+    emails: list[str]
+    tags: list[str]
+
+
+def check_contact(session: Session, entity: Owner, data: ContactInput, region: str | None) -> CheckedContact:
+    """Validate everything before anything is written, so a bad phone leaves no half-made record."""
+    fields = {
+        "name": validate_name(data.name),
+        "company_name": optional_text(data.company_name),
+        "position": optional_text(data.position),
+        "address": optional_text(data.address),
+    }
+    phones = parse_phones(data.phones, region)
+    emails = parse_emails(data.emails)
+    fields["custom"] = validate_custom(session, entity, data.custom)
+    fields["source_id"] = source_id(session, data.source)
+    return CheckedContact(fields, phones, emails, list(data.tags))
+
+
+def write_details(session: Session, entity: Owner, owner_id: int, phones, emails: list[str], tags: list[str]) -> None:
+    """Phones, emails and tags of a freshly created client or lead."""
+    set_phones(session, entity, owner_id, phones)
+    set_emails(session, entity, owner_id, emails)
+    add_tags(session, entity, owner_id, tags)
 
 
 def parse_phones(phones: list[PhoneInput], region: str | None) -> list[tuple[PhoneKind, str]]:

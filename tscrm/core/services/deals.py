@@ -27,6 +27,7 @@ from tscrm.core.services import activity, company
 from tscrm.core.services.clients import _check_owner as check_owner  # one rule for giving records away
 from tscrm.core.services.clients import get_client
 from tscrm.core.timeutil import optional_aware
+from tscrm.core.validation import required_text
 from tscrm.core.types import utcnow
 from tscrm.i18n import _
 
@@ -81,12 +82,7 @@ def check_deal_currency(session: Session, code: str | None) -> str:
 
 
 def _title(value: str) -> str:
-    title = " ".join((value or "").split())
-    if not title:
-        raise ValidationError(_("title: must not be empty"), "title")
-    if len(title) > 300:
-        raise ValidationError(_("title: at most 300 characters"), "title")
-    return title
+    return required_text(value, "title")
 
 
 def parse_status(value: DealStatus | str) -> DealStatus:

@@ -46,27 +46,18 @@ def create_lead(
     external_ref: str | None = None,
 ) -> Lead:
     """Add a lead: "in my leads" (the actor owns it) or "to the pool" (no owner, unprocessed)."""
-    region = get_company(session).default_region
-    name = contacts.validate_name(data.name)
-    phones = contacts.parse_phones(data.phones, region)
-    emails = contacts.parse_emails(data.emails)
-    custom = contacts.validate_custom(session, "lead", data.custom)
+    checked = contacts.check_contact(session, "lead", data, get_company(session).default_region)
     utm = utm or {}
     unknown = set(utm) - set(UTM_FIELDS)
     if unknown:
         raise ValidationError(_("Unknown UTM field: {field}").format(field=", ".join(sorted(unknown))), sorted(unknown)[0])
     now = utcnow()
     lead = Lead(
-        name=name,
-        company_name=(data.company_name or "").strip() or None,
-        position=(data.position or "").strip() or None,
-        address=(data.address or "").strip() or None,
+        **checked.fields,
         status=LeadStatus.UNPROCESSED if to_pool else LeadStatus.IN_PROGRESS,
         owner_id=None if to_pool else actor.id,
         claimed_at=None if to_pool else now,
-        source_id=contacts.source_id(session, data.source),
         created_by_id=actor.id,
-        custom=custom,
         external_ref=external_ref,
         created_at=now,
         updated_at=now,
@@ -74,9 +65,7 @@ def create_lead(
     )
     session.add(lead)
     session.flush()
-    contacts.set_phones(session, "lead", lead.id, phones)  # type: ignore[arg-type]
-    contacts.set_emails(session, "lead", lead.id, emails)  # type: ignore[arg-type]
-    contacts.add_tags(session, "lead", lead.id, data.tags)  # type: ignore[arg-type]
+    contacts.write_details(session, "lead", lead.id, checked.phones, checked.emails, checked.tags)  # type: ignore[arg-type]
     text = _("Lead added to the pool") if to_pool else _("Lead created")
     activity.record(session, ActivityKind.CREATED, author_id=actor.id, lead_id=lead.id, text=text)
     search.index_lead(session, lead)
@@ -250,9 +239,7 @@ def close_as_client(session: Session, actor: Actor, lead_id: int) -> Client:
     session.add(client)
     session.flush()
     view = contacts.view(session, "lead", lead_id)
-    contacts.set_phones(session, "client", client.id, view.phones)  # type: ignore[arg-type]
-    contacts.set_emails(session, "client", client.id, view.emails)  # type: ignore[arg-type]
-    contacts.add_tags(session, "client", client.id, view.tags)  # type: ignore[arg-type]
+    contacts.write_details(session, "client", client.id, view.phones, view.emails, view.tags)  # type: ignore[arg-type]
     # The feed comes along: every entry of the lead now also belongs to the client.
     session.execute(
         update(Activity).where(col(Activity.lead_id) == lead_id).values(client_id=client.id).execution_options(synchronize_session=False)

@@ -9,18 +9,19 @@ participant) needs the "create tasks for other users" right.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, delete, exists, func, or_
+from sqlalchemy import Select, and_, delete, exists, func, or_
 from sqlmodel import Session, col, select
 
 from tscrm.core.errors import NotFound, PermissionDenied, ValidationError
 from tscrm.core.models import ActivityKind, Task, TaskParticipant, TaskType, User
 from tscrm.core.permissions import Actor, Right
 from tscrm.core.services import activity
-from tscrm.core.timeutil import TimeZoneLike, local_date, optional_aware, week_first_day
+from tscrm.core.timeutil import TimeZoneLike, local_date, local_midnight, optional_aware, week_first_day
+from tscrm.core.validation import required_text
 from tscrm.core.types import utcnow
 from tscrm.i18n import _
 
@@ -39,12 +40,7 @@ def new_meeting_url() -> str:
 
 
 def _title(value: str) -> str:
-    title = " ".join((value or "").split())
-    if not title:
-        raise ValidationError(_("title: must not be empty"), "title")
-    if len(title) > 300:
-        raise ValidationError(_("title: at most 300 characters"), "title")
-    return title
+    return required_text(value, "title")
 
 
 def _type(value: TaskType | str) -> TaskType:
@@ -421,3 +417,76 @@ def task_bucket(task: Task, now: datetime, tz: TimeZoneLike, week_start: int = 0
     if due_day < week_first_day(today, week_start) + timedelta(days=7):
         return "this_week"
     return "later"
+
+
+# --- calendar ---------------------------------------------------------------------------------
+
+
+def calendar_time(task: Task) -> datetime | None:
+    """When a task sits on the calendar: its start if it has one (a meeting), else its due time."""
+    return task.start_at or task.due_at
+
+
+def calendar_tasks(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    user_id: int | None = None,
+    all_users: bool = False,
+    include_done: bool = True,
+    limit: int = 5000,
+) -> list[Task]:
+    """Tasks whose calendar time (``calendar_time``) falls in ``[start, end)``, in time order.
+
+    A user's calendar holds the tasks assigned to them and those they take part in. ``user_id``
+    None is the actor's own; another user's calendar, or everybody's (``all_users``), needs the
+    "see other calendars" right.
+    """
+    start_utc = optional_aware(start, "start")
+    end_utc = optional_aware(end, "end")
+    if all_users or (user_id is not None and user_id != actor.id):
+        actor.require(Right.SEE_OTHER_CALENDARS)
+    starts_in = and_(col(Task.start_at).is_not(None), col(Task.start_at) >= start_utc, col(Task.start_at) < end_utc)
+    due_in = and_(col(Task.start_at).is_(None), col(Task.due_at) >= start_utc, col(Task.due_at) < end_utc)
+    query = select(Task).where(or_(starts_in, due_in))
+    if not all_users:
+        who = actor.id if user_id is None else user_id
+        participating = exists().where(TaskParticipant.task_id == Task.id, TaskParticipant.user_id == who)
+        query = query.where(or_(Task.assignee_id == who, participating))
+    if not include_done:
+        query = query.where(col(Task.completed_at).is_(None))
+    when = func.coalesce(col(Task.start_at), col(Task.due_at))
+    return list(session.exec(query.order_by(when, col(Task.id)).limit(limit)))
+
+
+def list_done_tasks(session: Session, actor: Actor, filt: TaskFilter | None = None, *, limit: int = 50) -> list[Task]:
+    """Completed tasks (matching ``filt``), most recently completed first: the kanban's "done" column."""
+    wanted = replace(filt or TaskFilter(), open_only=False, overdue=False)
+    query = _filtered(actor, wanted, select(Task), utcnow()).where(col(Task.completed_at).is_not(None))
+    return list(session.exec(query.order_by(col(Task.completed_at).desc(), col(Task.id).desc()).limit(limit)))
+
+
+CalendarView = Literal["month", "week", "day"]
+
+
+def calendar_days(view: CalendarView, day: date, week_start: int = 0) -> tuple[date, date]:
+    """The local days a calendar view of ``day`` shows, as ``[first, end)``.
+
+    A month view shows whole weeks (starting on the user's week start) around the month.
+    """
+    if view == "day":
+        return day, day + timedelta(days=1)
+    if view == "week":
+        first = week_first_day(day, week_start)
+        return first, first + timedelta(days=7)
+    month_first = day.replace(day=1)
+    next_month = (month_first + timedelta(days=32)).replace(day=1)
+    return week_first_day(month_first, week_start), week_first_day(next_month - timedelta(days=1), week_start) + timedelta(days=7)
+
+
+def calendar_bounds(view: CalendarView, day: date, tz: TimeZoneLike, week_start: int = 0) -> tuple[datetime, datetime]:
+    """UTC ``[start, end)`` of what a calendar view of ``day`` shows, from local midnights (DST-safe)."""
+    first, end = calendar_days(view, day, week_start)
+    return local_midnight(first, tz), local_midnight(end, tz)
