@@ -45,6 +45,16 @@ ACTIVITY_KINDS: dict[str, str] = {
     "sms": N_("SMS"),
 }
 
+CALL_DIRECTIONS: dict[str, str] = {"inbound": N_("inbound"), "outbound": N_("outbound"), "internal": N_("internal")}
+
+CALL_OUTCOMES: dict[str, str] = {
+    "answered": N_("answered"),
+    "no_answer": N_("no answer"),
+    "busy": N_("busy"),
+    "rejected": N_("rejected"),
+    "failed": N_("failed"),
+}
+
 SEARCH_KINDS: dict[str, str] = {"client": N_("client"), "lead": N_("lead"), "deal": N_("deal")}
 
 

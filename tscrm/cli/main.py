@@ -27,7 +27,7 @@ def _language_for_help(argv: list[str]) -> str:
 # Help texts are translated when the command modules are imported, so pick the language first.
 set_language(_language_for_help(sys.argv[1:]))
 
-from tscrm.cli import clients, dashboard, db, deals, leads, notes, setup, tasks  # noqa: E402
+from tscrm.cli import calls, clients, dashboard, db, deals, leads, notes, setup, tasks, team  # noqa: E402
 from tscrm.cli.common import CliGroup, CliState, stdin_is_terminal  # noqa: E402
 
 Language = Literal["en", "es", "fr"]  # tscrm.i18n.LANGUAGES; a test keeps the two equal
@@ -49,6 +49,8 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(deals.app, name="deals")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(notes.app, name="notes")
+app.add_typer(calls.app, name="calls")
+app.add_typer(team.app, name="team")
 app.add_typer(db.app, name="db")
 
 

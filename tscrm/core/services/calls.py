@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, false, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from tscrm.core import search
 from tscrm.core.errors import InvalidPhone, NotFound, PermissionDenied, ValidationError
 from tscrm.core.models import Activity, ActivityKind, Call, CallDirection, CallOutcome, Client, Lead, User
 from tscrm.core.permissions import Actor, Right
@@ -277,6 +278,23 @@ class CallFilter:
     number: str | None = None  # a full number in any format, or a fragment of digits
     client_id: int | None = None
     lead_id: int | None = None
+    name: str | None = None  # calls of the clients/leads the universal search finds for this text
+
+
+# A name search looks at the best matches only: enough for any name a person types.
+NAME_MATCHES = 200
+
+
+def _name_condition(session: Session, actor: Actor, text: str) -> Any:
+    hits = search.search(session, actor, text, limit=NAME_MATCHES, kinds=("client", "lead")).hits
+    client_ids = [h.id for h in hits if h.kind == "client"]
+    lead_ids = [h.id for h in hits if h.kind == "lead"]
+    conditions = []
+    if client_ids:
+        conditions.append(col(Call.client_id).in_(client_ids))
+    if lead_ids:
+        conditions.append(col(Call.lead_id).in_(lead_ids))
+    return or_(*conditions) if conditions else false()
 
 
 def _number_condition(session: Session, fragment: str) -> Any:
@@ -309,6 +327,8 @@ def _filtered(session: Session, actor: Actor, filt: CallFilter, query: Select) -
         query = query.where(Call.client_id == filt.client_id)
     if filt.lead_id is not None:
         query = query.where(Call.lead_id == filt.lead_id)
+    if filt.name and filt.name.strip():
+        query = query.where(_name_condition(session, actor, filt.name))
     return query
 
 

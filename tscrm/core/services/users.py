@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, select
@@ -206,3 +209,130 @@ def set_language(session: Session, actor: Actor, language: str) -> None:
     if language not in LANGUAGES:
         raise ValidationError(_("language: choose one of {choices}").format(choices=", ".join(LANGUAGES)), "language")
     get_user(session, actor.id).language = language
+
+
+# --- presence and working hours (the Team section) ---------------------------------------------
+
+# The app beats every 30 s (tscrm.tui.app.HEARTBEAT_S): one missed beat still counts as online.
+ONLINE_WINDOW = timedelta(seconds=60)
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WORKING_HOURS_KEY = "working_hours"
+# Working hours: weekday -> (start, end) as "HH:MM" local to the user; a day not listed is a day off.
+WorkingHours = dict[str, tuple[str, str]]
+DEFAULT_WORKING_HOURS: WorkingHours = {day: ("09:00", "18:00") for day in WEEKDAYS[:5]}
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def is_online(last_seen_at: datetime | None, now: datetime) -> bool:
+    """Seen within the last 60 s (a beat stamped slightly ahead by another machine's clock counts too)."""
+    return last_seen_at is not None and now - last_seen_at <= ONLINE_WINDOW
+
+
+def parse_working_hours(raw: Mapping[str, Sequence[str]]) -> WorkingHours:
+    """Check working hours such as {"mon": ["09:00", "18:00"], ...}; the message names the bad day."""
+    hours: WorkingHours = {}
+    for day, span in raw.items():
+        key = str(day).strip().lower()[:3]
+        if key not in WEEKDAYS:
+            raise ValidationError(
+                _("working_hours: {day!r} is not a weekday ({choices})").format(day=day, choices=", ".join(WEEKDAYS)),
+                "working_hours",
+            )
+        if isinstance(span, str) or len(span) != 2 or not all(isinstance(t, str) and _HHMM.match(t) for t in span):
+            raise ValidationError(
+                _("working_hours: {day} needs a start and an end like 09:00 and 18:00").format(day=key), "working_hours"
+            )
+        start, end = span
+        if start >= end:
+            raise ValidationError(
+                _("working_hours: {day} ends ({end}) before it starts ({start})").format(day=key, start=start, end=end),
+                "working_hours",
+            )
+        hours[key] = (start, end)
+    return {day: hours[day] for day in WEEKDAYS if day in hours}
+
+
+def working_hours(user: User) -> WorkingHours:
+    """The user's working hours; Monday to Friday 09:00–18:00 until someone sets them."""
+    raw = (user.settings or {}).get(WORKING_HOURS_KEY)
+    if raw is None:
+        return dict(DEFAULT_WORKING_HOURS)
+    try:
+        return parse_working_hours(raw)
+    except (ValidationError, AttributeError, TypeError):
+        return dict(DEFAULT_WORKING_HOURS)  # a hand-edited value gone wrong must not break the Team list
+
+
+def set_working_hours(session: Session, actor: Actor, user_id: int, hours: Mapping[str, Sequence[str]]) -> WorkingHours:
+    """Set a user's working hours: one's own, or anyone's with the team right. {} means no working days."""
+    if user_id != actor.id:
+        actor.require(Right.MANAGE_TEAM)
+    user = get_user(session, user_id)
+    checked = parse_working_hours(hours)
+    user.settings = {**(user.settings or {}), WORKING_HOURS_KEY: {d: list(span) for d, span in checked.items()}}
+    session.flush()
+    return checked
+
+
+def working_hours_text(hours: WorkingHours) -> str:
+    """E.g. "Mon–Fri 09:00–18:00" or "Mon–Thu 09:00–18:00, Fri 09:00–14:00", in the current language."""
+    from babel.dates import get_day_names
+
+    from tscrm.i18n import current_language
+
+    if not hours:
+        return _("no working days")
+    names = get_day_names("abbreviated", locale=current_language())
+    runs: list[tuple[int, int, tuple[str, str]]] = []  # (first day, last day, span) of consecutive equal days
+    for index, day in enumerate(WEEKDAYS):
+        span = hours.get(day)
+        if span is None:
+            continue
+        if runs and runs[-1][1] == index - 1 and runs[-1][2] == span:
+            runs[-1] = (runs[-1][0], index, span)
+        else:
+            runs.append((index, index, span))
+    parts = []
+    for first, last, (start, end) in runs:
+        days = names[first] if first == last else f"{names[first]}–{names[last]}"
+        parts.append(f"{days} {start}–{end}")
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """One colleague as the Team section shows them."""
+
+    id: int
+    name: str
+    email: str
+    extension: str | None
+    phone: str | None
+    group: str
+    timezone: str
+    working_hours: WorkingHours
+    last_seen_at: datetime | None
+    online: bool
+
+
+def team_members(session: Session, now: datetime | None = None, *, active_only: bool = True) -> list[TeamMember]:
+    """Everyone (active) by name, with group, working hours and presence as of ``now``, in one query."""
+    moment = now or utcnow()
+    query = select(User, Group.name).join(Group, col(Group.id) == col(User.group_id)).order_by(col(User.name), col(User.id))
+    if active_only:
+        query = query.where(col(User.is_active).is_(True))
+    return [
+        TeamMember(
+            id=user.id,  # type: ignore[arg-type]
+            name=user.name,
+            email=user.email,
+            extension=user.extension,
+            phone=user.phone,
+            group=group_name,
+            timezone=user.timezone,
+            working_hours=working_hours(user),
+            last_seen_at=user.last_seen_at,
+            online=is_online(user.last_seen_at, moment),
+        )
+        for user, group_name in session.exec(query)
+    ]
