@@ -12,8 +12,11 @@ from .conftest import wait_until
 
 
 def _figure(app, widget_id: str) -> str:
-    card = app.screen.query_one(f"#card-{widget_id}")
-    return str(card.render()).splitlines()[1] if card.counters is not None else ""
+    """The big number a dashboard widget shows ("" while it is still loading)."""
+    cards = app.screen.query(f"#card-{widget_id}")
+    if not cards or cards.first().counters is None:
+        return ""
+    return str(cards.first().render()).splitlines()[1]
 
 
 async def test_dashboard_counters_follow_actions_of_others(db, admin, make_user, make_app):

@@ -7,8 +7,6 @@ from textual.binding import Binding
 from textual.containers import Container, Horizontal
 from textual.screen import Screen
 
-from tscrm.i18n import _
-from tscrm.tui.sections import SECTION_BY_NAME
 from tscrm.tui.widgets.key_bar import KeyBar
 from tscrm.tui.widgets.sidebar import Sidebar
 from tscrm.tui.widgets.status_header import StatusHeader
@@ -40,7 +38,6 @@ class SectionScreen(Screen):
         yield from ()
 
     def on_mount(self) -> None:
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self.refresh_data()
 
     def on_screen_resume(self) -> None:

@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tscrm.i18n import _
+from tscrm.tui.sections import SECTION_BY_NAME
 
 
 class StatusHeader(Static):
@@ -14,7 +15,6 @@ class StatusHeader(Static):
     StatusHeader { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
-    section_title: reactive[str] = reactive("")
     live_status: reactive[str] = reactive("")
 
     def render(self) -> Text:
@@ -22,8 +22,9 @@ class StatusHeader(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("tscrm ", style="bold")
         text.append(f"· {ctx.company_name} ", style="bold")
-        if self.section_title:
-            text.append(f"· {self.section_title} ")
+        section = SECTION_BY_NAME.get(getattr(self.screen, "SECTION", ""))
+        if section is not None:  # looked up at each render, so a language switch shows at once
+            text.append(f"· {_(section.label)} ")
         text.append(f"· {ctx.actor.name} ({_(ctx.actor.group)})")
         status = self.live_status or _("no new emails · no calls · dialer idle")
         text.append(" │ " + status, style="italic")
