@@ -35,6 +35,11 @@ async def test_dashboard_counters_follow_actions_of_others(db, admin, make_user,
         assert leads.count_leads(s, admin, leads.LeadFilter(scope="mine")) == 1
 
 
+def _results(app) -> int:
+    found = app.screen.query("#search-results")
+    return found.first().option_count if found else -1
+
+
 def _claimed(db, admin) -> bool:
     with db.read() as s:
         return leads.count_leads(s, admin, leads.LeadFilter(scope="mine")) == 1
@@ -56,7 +61,7 @@ async def test_hide_and_move_widgets_are_saved_per_user(db, admin, make_app):
     # a new session of the app restores it
     app = make_app(admin, watch_changes=False)
     async with app.run_test(size=(140, 40)) as pilot:
-        await wait_until(pilot, lambda: not app.screen.query_one("#card-clients").display)
+        await wait_until(pilot, lambda: _figure(app, "my_leads") != "" and not app.screen.query_one("#card-clients").display)
         await pilot.press("a")
         assert app.screen.query_one("#card-clients").display
 
@@ -73,7 +78,7 @@ async def test_number_keys_switch_sections_and_search_opens_records(db, admin, m
         await pilot.press("1")
         await pilot.press("slash")
         await pilot.press(*"612 34")
-        await wait_until(pilot, lambda: app.screen.query_one("#search-results").option_count == 1)
+        await wait_until(pilot, lambda: _results(app) == 1)
         assert "Zacarías Search" in str(app.screen.query_one("#search-results").get_option_at_index(0).prompt)
 
 
