@@ -34,8 +34,12 @@ class ParsedPhone:
         return self.digits[::-1]
 
 
-def parse_phone(raw: str, region: str | None = None, *, field: str | None = None) -> ParsedPhone:
-    """Parse one number or raise ``InvalidPhone`` naming the number and the reason."""
+def parse_phone(raw: str, region: str | None = None, *, field: str | None = None, require_valid: bool = True) -> ParsedPhone:
+    """Parse one number or raise ``InvalidPhone`` naming the number and the reason.
+
+    ``require_valid=False`` accepts a number of the right length for its country even when the
+    metadata does not list its range (imports: ranges get allocated before phonenumbers knows them).
+    """
     text = (raw or "").strip()
     if not text:
         raise InvalidPhone(_("Empty phone number"), raw, field)
@@ -56,7 +60,9 @@ def parse_phone(raw: str, region: str | None = None, *, field: str | None = None
         raise InvalidPhone(_("{number}: not a phone number ({reason})").format(number=text, reason=_reason(exc)), raw, field) from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidPhone(_("{number}: wrong length for its country").format(number=text), raw, field)
-    if not phonenumbers.is_valid_number(number):
+    if not require_valid and phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        raise InvalidPhone(_("{number}: wrong length for its country").format(number=text), raw, field)  # local-only lengths
+    if require_valid and not phonenumbers.is_valid_number(number):
         raise InvalidPhone(_("{number}: not a valid number").format(number=text), raw, field)
     return ParsedPhone(phonenumbers.format_number(number, PhoneNumberFormat.E164))
 

@@ -1,21 +1,46 @@
-"""Universal search over clients, leads and deals.
+"""Universal search over clients, leads and deals: one query, ranked, paged, fast on a million rows.
 
-Every searchable record has one ``search_entry`` row (kept current by the services and the bulk
-paths through ``index_*``). A query runs two cheap, bounded lookups and ranks their union in Python:
+Every searchable record has one ``search_entry`` row, kept current by the services (``index_*``):
 
-1. name prefix: ``name_key`` starts with the query (B-tree index), in name order;
-2. substring: the folded text (name, company, emails, tags) or the phone digits contain the query
-   (FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL), with a LIMIT and no ORDER BY rank: ranking a
-   common term inside the database costs hundreds of milliseconds on a million rows.
+- ``name_key``: the name folded (lower case, no accents) with punctuation turned into spaces;
+- ``text``: `` <name_key> <company> <emails> <tags>``, each folded the same way and each word
+  preceded by a space, so "a word starts with q" is the substring ``" " + q``;
+- ``digits``: the phone numbers' digits (E.164 without "+"), space separated.
 
-Ranking: exact name, then name prefix, then a word of the name starting with the query, then any
-other field's word, then plain substring; ties by shorter name, then name.
+Ranking (``Tier``): exact name > name prefix > a later word of the name starts with the query >
+phone digits contain it > a word anywhere starts with it > plain substring > every word of a
+multi-word query starts a word somewhere. Ties: shorter ``name_key``, then ``name_key`` (code point
+order), then the entry id, so the order is total and pages never overlap. The query is folded like
+the names, so quotes, ``%``, ``_``, ``*`` or ``OR`` are never syntax: only letters and digits count.
+
+Each tier is read as a stream already in tie order, tier after tier until the page is full, so no
+query ranks all the matches of a common term:
+
+- SQLite: two FTS5 trigram tables (names; text and digits) whose rowid *is* the tie order (length
+  and first letters of ``name_key`` in the high bits, the entry id in the low 32 bits, see migration
+  0002). FTS5 returns matches in rowid order, so ``ORDER BY rowid LIMIT n`` stops after n matches;
+  owner and kind are tokens of the same tables, so an intern's query never walks other people's rows.
+- PostgreSQL: name prefixes are read one name length at a time from a covering B-tree in tie order
+  (exact). The other tiers share one index-only scan of the first visible entries in tie order,
+  which answers every tier that has enough matches there. A tier that does not is looked up in the
+  pg_trgm GIN indexes: a capped sample tells a rare term (all its matches, sorted) from a common
+  one (sorted too if the sample's reach through the table predicts few enough, else a longer scan).
+
+Before the tiers after the name prefix, the stream that covers them all (the substring one) is
+probed: if it has fewer matches than the page needs, they are every match of those tiers, and a
+rare term costs one lookup instead of one per tier. Rows a stream returns that belong to a higher
+tier were taken already (they are skipped by id); Python checks a row's tier with the same plain
+substring tests as the SQL (``tier_of``) wherever a stream may return other rows.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
 
 from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
@@ -36,8 +61,44 @@ from tscrm.core.permissions import Actor, Right
 from tscrm.core.text import fold
 
 KINDS = ("client", "lead", "deal")
-_MIN_DIGITS = 4
+MAX_LIMIT = 500
+MAX_RESULTS = 10_000  # how deep paging goes: past that, a narrower query is the way
+_MIN_PHONE_DIGITS = 4
+# Caps on what an entry stores, so that a PostgreSQL B-tree row holding name_key, text and digits
+# stays under its ~2.7 kB limit whatever the script (3-4 bytes a character). Real records are far
+# shorter; text beyond the cap (the 40th email of a client) is simply not searchable.
+_NAME_KEY_MAX = 300
+_NAME_KEY_MAX_BYTES = 400
+_TEXT_MAX_BYTES = 1600
+_DIGITS_MAX = 300
+_NOT_WORD = re.compile(r"[\W_]+")
 _NON_DIGIT = re.compile(r"\D")
+
+# SQLite: the FTS5 rowid is (sort key << 32) | search_entry.id; see migration 0002.
+ID_BITS = 32
+ID_MASK = (1 << ID_BITS) - 1
+# Markers inside the FTS5 columns: the name column starts with NAME_START, meta holds kind/owner tokens.
+NAME_START = "\x01"
+POOL_TOKEN = "@p@"
+NO_OWNER_TOKEN = "@n@"
+
+# PostgreSQL: entries scanned in tie order (index-only) before asking the trigram index, and the
+# number of matches below which the trigram index's answer is sorted instead.
+PG_SCAN_BUDGET = 8000
+PG_SAMPLE = 1500  # matches read through the trigram index to tell a rare term from a common one
+PG_SORT_ALL_MAX = 40000  # estimated matches up to which sorting them all beats a long ordered scan
+
+
+class Tier(IntEnum):
+    """Why a record matched; higher ranks first. The value is the hit's ``score``."""
+
+    EXACT = 100
+    PREFIX = 80
+    NAME_WORD = 60
+    PHONE = 50
+    WORD = 40
+    SUBSTRING = 20
+    ALL_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -57,68 +118,114 @@ class SearchPage:
     has_more: bool
 
 
+# --- what an entry holds ----------------------------------------------------------------------
+
+
+def search_key(value: str | None) -> str:
+    """Folded, punctuation as spaces: "  O'Brien-Smith " -> "o brien smith". Queries get the same."""
+    return " ".join(_NOT_WORD.sub(" ", fold(value)).split())
+
+
+def _cut(value: str, max_bytes: int) -> str:
+    encoded = value.encode()
+    return value if len(encoded) <= max_bytes else encoded[:max_bytes].decode(errors="ignore")
+
+
+def name_key(name: str | None) -> str:
+    """The stored (and compared) form of a name or a query."""
+    return _cut(search_key(name)[:_NAME_KEY_MAX], _NAME_KEY_MAX_BYTES).rstrip()
+
+
+def entry_text(name: str, company: str | None, emails: Sequence[str], tags: Sequence[str], extra: str = "") -> str:
+    """The searchable text: " <name_key> <company> <emails> <tags> <extra>", every word after a space."""
+    parts = (name_key(name), *(search_key(p) for p in (company, *emails, *tags, extra)))
+    return _cut("".join(" " + part for part in parts if part), _TEXT_MAX_BYTES)
+
+
+def phone_digits(e164_numbers: Iterable[str]) -> str:
+    digits = " ".join(number.lstrip("+") for number in e164_numbers)
+    return digits if len(digits) <= _DIGITS_MAX else digits[: digits.rfind(" ", 0, _DIGITS_MAX + 1)]
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    """The columns of a ``search_entry`` besides kind, ref_id and owner_id."""
+
+    name: str
+    name_key: str
+    text: str
+    digits: str
+
+
+def entry_fields(
+    name: str,
+    company: str | None = None,
+    emails: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    phones: Sequence[str] = (),
+) -> EntryFields:
+    """What the services store for a record (the bulk loaders call this too, to store the same)."""
+    return EntryFields(
+        name=name[:_NAME_KEY_MAX],
+        name_key=name_key(name),
+        text=entry_text(name, company, emails, tags),
+        digits=phone_digits(phones),
+    )
+
+
 # --- keeping entries current ------------------------------------------------------------------
 
 
-def entry_text(name: str, company: str | None, emails: list[str], tags: list[str], extra: str = "") -> str:
-    return " ".join(part for part in (fold(name), fold(company), *emails, *(fold(t) for t in tags), fold(extra)) if part)
-
-
-def _upsert(session: Session, kind: str, ref_id: int, owner_id: int | None, name: str, text_: str, digits: str) -> None:
+def _upsert(session: Session, kind: str, ref_id: int, owner_id: int | None, fields: EntryFields) -> SearchEntry:
     entry = session.exec(select(SearchEntry).where(SearchEntry.kind == kind, SearchEntry.ref_id == ref_id)).first()
     if entry is None:
         entry = SearchEntry(kind=kind, ref_id=ref_id)
         session.add(entry)
     entry.owner_id = owner_id
-    entry.name = name[:300]
-    entry.name_key = fold(name)[:300]
-    entry.text = text_
-    entry.digits = digits
+    entry.name = fields.name
+    entry.name_key = fields.name_key
+    entry.text = fields.text
+    entry.digits = fields.digits
+    return entry
 
 
 def remove(session: Session, kind: str, ref_id: int) -> None:
     session.execute(delete(SearchEntry).where(col(SearchEntry.kind) == kind, col(SearchEntry.ref_id) == ref_id))
 
 
+def _contact_fields(session: Session, owner: str, owner_id: int, name: str, company: str | None) -> EntryFields:
+    phone_col = Phone.client_id if owner == "client" else Phone.lead_id
+    email_col = Email.client_id if owner == "client" else Email.lead_id
+    link = ClientTag if owner == "client" else LeadTag
+    link_col = ClientTag.client_id if owner == "client" else LeadTag.lead_id
+    phones = session.exec(select(Phone.e164).where(col(phone_col) == owner_id).order_by(col(Phone.position))).all()
+    emails = session.exec(select(Email.address).where(col(email_col) == owner_id).order_by(col(Email.position))).all()
+    tags = session.exec(
+        select(Tag.name).join(link, col(link.tag_id) == col(Tag.id)).where(col(link_col) == owner_id).order_by(col(Tag.name))
+    ).all()
+    return entry_fields(name, company, list(emails), list(tags), list(phones))
+
+
 def index_client(session: Session, client: Client) -> None:
     session.flush()
-    cid = client.id
-    phones = session.exec(select(Phone.e164).where(Phone.client_id == cid).order_by(col(Phone.position))).all()
-    emails = session.exec(select(Email.address).where(Email.client_id == cid).order_by(col(Email.position))).all()
-    tags = session.exec(
-        select(Tag.name).join(ClientTag, col(ClientTag.tag_id) == col(Tag.id)).where(ClientTag.client_id == cid)
-    ).all()
-    _upsert(
-        session,
-        "client",
-        cid,  # type: ignore[arg-type]
-        client.owner_id,
-        client.name,
-        entry_text(client.name, client.company_name, list(emails), list(tags)),
-        " ".join(p[1:] for p in phones),
-    )
+    cid: int = client.id  # type: ignore[assignment]
+    old_name = session.exec(
+        select(SearchEntry.name).where(SearchEntry.kind == "client", SearchEntry.ref_id == cid)
+    ).first()
+    _upsert(session, "client", cid, client.owner_id, _contact_fields(session, "client", cid, client.name, client.company_name))
+    if old_name is not None and old_name != client.name[:_NAME_KEY_MAX]:
+        # a deal's entry carries its client's name
+        for deal in session.exec(select(Deal).where(Deal.client_id == cid)):
+            index_deal(session, deal, client.name)
 
 
 def index_lead(session: Session, lead: Lead) -> None:
     session.flush()
+    lid: int = lead.id  # type: ignore[assignment]
     if lead.status in (LeadStatus.BAD_QUALITY, LeadStatus.FINISHED):
-        remove(session, "lead", lead.id)  # type: ignore[arg-type]
+        remove(session, "lead", lid)
         return
-    lid = lead.id
-    phones = session.exec(select(Phone.e164).where(Phone.lead_id == lid).order_by(col(Phone.position))).all()
-    emails = session.exec(select(Email.address).where(Email.lead_id == lid).order_by(col(Email.position))).all()
-    tags = session.exec(
-        select(Tag.name).join(LeadTag, col(LeadTag.tag_id) == col(Tag.id)).where(LeadTag.lead_id == lid)
-    ).all()
-    _upsert(
-        session,
-        "lead",
-        lid,  # type: ignore[arg-type]
-        lead.owner_id,
-        lead.name,
-        entry_text(lead.name, lead.company_name, list(emails), list(tags)),
-        " ".join(p[1:] for p in phones),
-    )
+    _upsert(session, "lead", lid, lead.owner_id, _contact_fields(session, "lead", lid, lead.name, lead.company_name))
 
 
 def index_deal(session: Session, deal: Deal, client_name: str | None = None) -> None:
@@ -126,48 +233,430 @@ def index_deal(session: Session, deal: Deal, client_name: str | None = None) -> 
     if client_name is None:
         client = session.get(Client, deal.client_id)
         client_name = client.name if client else ""
-    _upsert(
-        session,
-        "deal",
-        deal.id,  # type: ignore[arg-type]
-        deal.owner_id,
-        deal.title,
-        entry_text(deal.title, client_name, [], []),
-        "",
-    )
+    _upsert(session, "deal", deal.id, deal.owner_id, entry_fields(deal.title, client_name))  # type: ignore[arg-type]
 
 
-# --- querying ---------------------------------------------------------------------------------
+# --- understanding a query ----------------------------------------------------------------------
 
 
-def _digits_query(query: str) -> str | None:
-    """The digits to look for when the query is a phone fragment (4+ digits, little else)."""
-    digits = _NON_DIGIT.sub("", query)
-    if len(digits) < _MIN_DIGITS:
+@dataclass(frozen=True)
+class Query:
+    """A query as the tiers see it: ``key`` folded like ``name_key``, ``phone`` digits or None."""
+
+    key: str
+    phone: str | None
+    words: tuple[str, ...]
+
+    def cover(self, tier: Tier) -> Tier:
+        """The tier whose stream holds every row of ``tier`` (it may be ``tier`` itself)."""
+        if tier in (Tier.PHONE, Tier.ALL_WORDS):
+            return tier
+        if len(self.key) >= 3:
+            return Tier.SUBSTRING  # q in text: the name is in the text, " q" contains q
+        return Tier.WORD if len(self.key) == 2 else Tier.PREFIX
+
+    @cached_property
+    def tiers(self) -> tuple[Tier, ...]:
+        tiers = [Tier.EXACT, Tier.PREFIX]
+        if len(self.key) >= 2:  # word starts are trigrams " xy" from two characters on
+            tiers += [Tier.NAME_WORD]
+        if self.phone:
+            tiers += [Tier.PHONE]
+        if len(self.key) >= 2:
+            tiers += [Tier.WORD]
+        if len(self.key) >= 3:
+            tiers += [Tier.SUBSTRING]
+        if len(self.words) > 1 and any(len(w) >= 2 for w in self.words):
+            tiers += [Tier.ALL_WORDS]
+        return tuple(tiers)
+
+
+def parse_query(raw: str) -> Query | None:
+    """None when nothing searchable is left (e.g. only punctuation)."""
+    key = name_key(raw)
+    if not key:
         return None
-    if any(ch.isalpha() for ch in query):
+    return Query(key=key, phone=phone_fragment(raw), words=tuple(dict.fromkeys(key.split())))
+
+
+def phone_fragment(raw: str) -> str | None:
+    """The digits to look for when the query is a phone fragment: 4+ digits and no letters.
+
+    "+34 612", "0034612", "34-612-345" and "612 34" all become runs of stored digits; a national
+    trunk "0" ("06 12 34 ...") is dropped, as stored numbers carry the country code instead.
+    """
+    if any(ch.isalpha() for ch in raw):
+        return None
+    digits = _NON_DIGIT.sub("", raw)
+    if len(digits) < _MIN_PHONE_DIGITS:
         return None
     if digits.startswith("00"):
-        return digits[2:]
-    if digits.startswith("0") and not query.strip().startswith("+"):
-        return digits[1:]  # a national trunk prefix: 0612 34 56 78 -> 612345678
-    return digits
+        digits = digits[2:]
+    elif digits.startswith("0") and not raw.strip().startswith("+") and len(digits) > _MIN_PHONE_DIGITS:
+        digits = digits[1:]
+    return digits if len(digits) >= 3 else None
 
 
-def _fts_phrase(value: str) -> str:
+@dataclass(frozen=True)
+class _Row:
+    """A match as the streams return it: enough to order it, and its text when it must be classified."""
+
+    id: int
+    name_key: str
+    text: str | None = None  # None: a "light" row, whose stream condition is exactly "this tier or higher"
+    digits: str | None = None
+
+    @property
+    def order(self) -> tuple[int, str, int]:
+        return (len(self.name_key), self.name_key, self.id)
+
+
+def tier_of(name_key: str, text_: str, digits: str, query: Query) -> Tier | None:
+    """The best tier a record reaches for ``query`` (None: no match). Plain substring tests."""
+    q = query.key
+    if name_key == q:
+        return Tier.EXACT
+    if name_key.startswith(q):
+        return Tier.PREFIX
+    word = " " + q
+    if len(q) >= 2 and word in " " + name_key:
+        return Tier.NAME_WORD
+    if query.phone and query.phone in digits:
+        return Tier.PHONE
+    if len(q) >= 2 and word in text_:
+        return Tier.WORD
+    if len(q) >= 3 and q in text_:
+        return Tier.SUBSTRING
+    if Tier.ALL_WORDS in query.tiers and all(" " + w in text_ for w in query.words):
+        return Tier.ALL_WORDS
+    return None
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Who may see what: ``me`` None means everything (Right.SEE_ALL)."""
+
+    me: int | None
+    kinds: tuple[str, ...]
+
+    @property
+    def all_kinds(self) -> bool:
+        return set(self.kinds) >= set(KINDS)
+
+
+# --- the streams ------------------------------------------------------------------------------
+
+Batch = tuple[list[_Row], object, bool]  # rows in tie order, the cursor after them, exhausted
+
+
+def _bind_list(prefix: str, values: Sequence[str]) -> tuple[str, dict[str, str]]:
+    names = {f"{prefix}{i}": v for i, v in enumerate(values)}
+    return ", ".join(":" + n for n in names), names
+
+
+def _visibility_sql(scope: _Scope) -> tuple[str, dict]:
+    if scope.me is None:
+        return "", {}
+    return " AND (se.owner_id = :me OR (se.owner_id IS NULL AND se.kind = 'lead'))", {"me": scope.me}
+
+
+def _kinds_sql(scope: _Scope) -> tuple[str, dict]:
+    if scope.all_kinds:
+        return "", {}
+    names, binds = _bind_list("kind", scope.kinds)
+    return f" AND se.kind IN ({names})", binds
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _fts_string(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _visibility(actor: Actor | None) -> tuple[str, dict]:
-    if actor is None or actor.can(Right.SEE_ALL):
-        return "", {}
-    # own records, and pool leads (no owner)
-    return " AND (se.owner_id = :me OR (se.owner_id IS NULL AND se.kind = 'lead'))", {"me": actor.id}
+def _columns(full: bool) -> str:
+    return "se.id, se.name_key, se.text, se.digits" if full else "se.id, se.name_key"
 
 
-def _kinds_clause(kinds: tuple[str, ...]) -> str:
-    names = [k for k in kinds if k in KINDS]
-    return " AND se.kind IN (" + ",".join(f"'{k}'" for k in names) + ")"
+class _Streams:
+    """The rows matching a tier's condition, in tie order, batch after batch from a cursor.
+
+    Every condition implies "this tier or higher" except ALL_WORDS on SQLite (one-letter words are
+    left to Python), which is why that stream always returns full rows.
+    """
+
+    def __init__(self, session: Session, query: Query, scope: _Scope) -> None:
+        self.session = session
+        self.query = query
+        self.scope = scope
+
+    def batch(self, tier: Tier, cursor: object, n: int, full: bool) -> Batch:
+        """About n rows after ``cursor`` (None: from the start)."""
+        raise NotImplementedError
+
+    def probe(self, tier: Tier, n: int) -> Batch:
+        """The first n rows, when that is cheap to learn; else it may give up (not exhausted, no rows)."""
+        return self.batch(tier, None, n, full=True)
+
+    def prefetch(self, tiers: Sequence[Tier], n: int) -> dict[Tier, tuple[list[_Row], bool]]:
+        """For some ``tiers``, their first rows (up to n, exactly of that tier, in order) learnt at
+        once, and whether those are all of them."""
+        return {}
+
+    def _rows(self, sql: str, params: dict) -> list[tuple]:
+        return [tuple(r) for r in self.session.execute(text(sql), params)]
+
+    def _exact(self, cursor: object, n: int, full: bool) -> Batch:
+        """Exact name: all rows share the key, so id order is tie order (and the B-tree's order)."""
+        vis, vparams = _visibility_sql(self.scope)
+        kinds, kparams = _kinds_sql(self.scope)
+        rows = self._rows(
+            f"SELECT {_columns(full)} FROM search_entry se WHERE se.name_key = :q AND se.id > :after{vis}{kinds} "
+            "ORDER BY se.id LIMIT :n",
+            {"q": self.query.key, "after": cursor or 0, "n": n, **vparams, **kparams},
+        )
+        out = [_Row(*r) for r in rows]
+        return out, (out[-1].id if out else cursor), len(out) < n
+
+
+class _SqliteStreams(_Streams):
+    def _match(self, tier: Tier) -> tuple[str, str]:
+        """(FTS5 table, MATCH expression) of a tier's stream."""
+        q, words = self.query.key, self.query.words
+        table = "search_text_fts"
+        if tier == Tier.PREFIX:
+            table, expr = "search_name_fts", "name : " + _fts_string(NAME_START + " " + q)
+        elif tier == Tier.NAME_WORD:
+            table, expr = "search_name_fts", "name : " + _fts_string(" " + q)
+        elif tier == Tier.PHONE:
+            expr = "digits : " + _fts_string(self.query.phone or "")
+        elif tier == Tier.WORD:
+            expr = "text : " + _fts_string(" " + q)
+        elif tier == Tier.SUBSTRING:
+            expr = "text : " + _fts_string(q)
+        else:  # ALL_WORDS: one-letter words are checked in Python only
+            expr = " AND ".join("text : " + _fts_string(" " + w) for w in words if len(w) >= 2)
+        expr = "(" + expr + ")"
+        if self.scope.me is not None:
+            expr += f' AND (meta : "@{self.scope.me}@" OR meta : "{POOL_TOKEN}")'
+        if not self.scope.all_kinds:
+            expr += " AND (" + " OR ".join(f'meta : "#{k[0]}#"' for k in self.scope.kinds) + ")"
+        return table, expr
+
+    def probe(self, tier: Tier, n: int) -> Batch:
+        """Rowids only, from the FTS5 table alone: a common term stops there at no cost."""
+        table, match = self._match(tier)
+        rowids = [r[0] for r in self._rows(f"SELECT rowid FROM {table} WHERE {table} MATCH :m ORDER BY rowid LIMIT :n", {"m": match, "n": n})]
+        if len(rowids) >= n:
+            return [], None, False
+        if not rowids:
+            return [], None, True
+        names, binds = _bind_list("r", [r & ID_MASK for r in rowids])  # type: ignore[arg-type]
+        rows = self._rows(f"SELECT {_columns(True)} FROM search_entry se WHERE se.id IN ({names})", binds)
+        return sorted((_Row(*r) for r in rows), key=lambda r: r.order), rowids[-1], True
+
+    def batch(self, tier: Tier, cursor: object, n: int, full: bool) -> Batch:
+        if tier == Tier.EXACT:
+            return self._exact(cursor, n, full)
+        after = -1 if cursor is None else int(cursor)  # type: ignore[call-overload]
+        table, match = self._match(tier)
+        sql = (
+            f"SELECT f.rowid, {_columns(full)} FROM {table} f JOIN search_entry se ON se.id = (f.rowid & {ID_MASK}) "
+            f"WHERE {table} MATCH :m AND f.rowid > :after{{upper}} ORDER BY f.rowid{{limit}}"
+        )
+        rows = self._rows(sql.format(upper="", limit=" LIMIT :n"), {"m": match, "after": after, "n": n})
+        exhausted = len(rows) < n
+        if rows and not exhausted:
+            # The rowid orders by length and first letters only: read the rest of the last group.
+            group_end = ((rows[-1][0] >> ID_BITS) + 1) << ID_BITS
+            rows += self._rows(
+                sql.format(upper=" AND f.rowid < :upper", limit=""), {"m": match, "after": rows[-1][0], "upper": group_end}
+            )
+            after = group_end - 1
+        elif rows:
+            after = rows[-1][0]
+        out = sorted((_Row(*r[1:]) for r in rows), key=lambda r: r.order)
+        return out, after, exhausted
+
+
+class _PostgresStreams(_Streams):
+    """Index-only scans of the covering tie-order B-trees; pg_trgm for rare terms."""
+
+    def __init__(self, session: Session, query: Query, scope: _Scope) -> None:
+        super().__init__(session, query, scope)
+        self._samples: dict[tuple, list[tuple]] = {}
+        self._blocks: int | None = None
+        self._prefetched_budget = 0
+
+    _KEY = 'length({t}.name_key), ({t}.name_key COLLATE "C"), {t}.id'
+    # the sort key as output columns, so that a UNION ALL of two index scans merges in order
+    _SCANNED = 'se.id, se.name_key, se.text, se.digits, se.kind, length(se.name_key) AS k_len, (se.name_key COLLATE "C") AS k_name'
+    _ORDER = "v.k_len, v.k_name, v.id"
+
+    def _condition(self, tier: Tier) -> tuple[str, dict]:
+        q, words = self.query.key, self.query.words
+        if tier == Tier.NAME_WORD:
+            return "v.name_key LIKE :p", {"p": "% " + _like_escape(q) + "%"}
+        if tier == Tier.PHONE:
+            return "v.digits LIKE :p", {"p": "%" + _like_escape(self.query.phone or "") + "%"}
+        if tier == Tier.WORD:
+            return "v.text LIKE :p", {"p": "% " + _like_escape(q) + "%"}
+        if tier == Tier.SUBSTRING:
+            return "v.text LIKE :p", {"p": "%" + _like_escape(q) + "%"}
+        conds = {f"w{i}": "% " + _like_escape(w) + "%" for i, w in enumerate(words)}
+        return " AND ".join(f"v.text LIKE :{name}" for name in conds), conds
+
+    def _after(self, cursor: object) -> tuple[str, dict]:
+        if cursor is None:
+            return "", {}
+        length, key, rid = cursor  # type: ignore[misc]
+        return f' AND ({self._KEY.format(t="se")}) > (:al, (:ak COLLATE "C"), :aid)', {"al": length, "ak": key, "aid": rid}
+
+    def _visible(self, where: str, tail: str = "") -> str:
+        """The visible entries meeting ``where`` as one SELECT (own entries and pool leads: UNION ALL)."""
+        if self.scope.me is None:
+            return f"SELECT {self._SCANNED} FROM search_entry se WHERE TRUE{where} {tail}"
+        return (
+            f"(SELECT {self._SCANNED} FROM search_entry se WHERE se.owner_id = :me{where} {tail}) UNION ALL "
+            f"(SELECT {self._SCANNED} FROM search_entry se WHERE se.owner_id IS NULL AND se.kind = 'lead'{where} {tail})"
+        )
+
+    @staticmethod
+    def _columns(full: bool) -> str:
+        return "v.id, v.name_key, v.text, v.digits" if full else "v.id, v.name_key"
+
+    def _batch_of(self, rows: list[tuple], n: int, cursor: object) -> Batch:
+        out = [_Row(*r) for r in rows[:n]]
+        next_cursor = (len(out[-1].name_key), out[-1].name_key, out[-1].id) if out else cursor
+        return out, next_cursor, len(rows) < n
+
+    def _prefix(self, cursor: object, n: int, full: bool, params: dict) -> Batch:
+        """Name prefix, exactly: for each name length in turn, the range [q, q+1) of the tie-order B-tree."""
+        q = self.query.key
+        after, aparams = self._after(cursor)
+        params.update(aparams, lo=q, hi=q[:-1] + chr(ord(q[-1]) + 1), minlen=max(len(q), aparams.get("al", 0)))
+        kinds, kparams = _kinds_sql(self.scope)
+        params.update(kparams)
+        where = f' AND length(se.name_key) = l.len AND (se.name_key COLLATE "C") >= :lo AND (se.name_key COLLATE "C") < :hi{kinds}{after}'
+        one_length = self._visible(where, 'ORDER BY (se.name_key COLLATE "C"), se.id LIMIT :n')
+        if self.scope.me is not None:
+            one_length = f"SELECT * FROM ({one_length}) u ORDER BY u.k_name, u.id LIMIT :n"
+        sql = (
+            f"SELECT {self._columns(full)} FROM generate_series(:minlen, (SELECT max(length(name_key)) FROM search_entry)) "
+            f"AS l(len) CROSS JOIN LATERAL ({one_length}) v LIMIT :n"
+        )
+        return self._batch_of(self._rows(sql, params), n, cursor)
+
+    def _all_matches(self, cond: str, where: str, cap: int | None) -> str:
+        """Every visible match (found through the trigram indexes) in tie order; at most ``cap``, then
+        in physical order, with the heap block of each (how far through the table the scan got)."""
+        if cap is None:
+            return f"SELECT {self._columns(True)} FROM ({self._visible(where)}) v WHERE {cond} ORDER BY {self._ORDER}"
+        block = ", (se.ctid::text::point)[0]::int AS block"
+        visible = self._visible(where).replace(f"{self._SCANNED} FROM", f"{self._SCANNED}{block} FROM")
+        return f"SELECT {self._columns(True)}, v.block FROM ({visible}) v WHERE {cond} LIMIT :cap"
+
+    def batch(self, tier: Tier, cursor: object, n: int, full: bool, give_up: bool = False) -> Batch:
+        if tier == Tier.EXACT:
+            return self._exact(cursor, n, full)
+        params: dict = {"n": n, **_visibility_sql(self.scope)[1]}
+        if tier == Tier.PREFIX:
+            return self._prefix(cursor, n, full, params)
+        cond, cparams = self._condition(tier)
+        kinds, kparams = _kinds_sql(self.scope)
+        cond += kinds.replace("se.", "v.")
+        after, aparams = self._after(cursor)
+        params.update(cparams, **kparams, **aparams)
+        # 1. the first visible entries in tie order (index-only): exact as soon as n of them match
+        in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :budget"  # per branch too: merged, not sorted
+        ordered = (
+            f"SELECT {self._columns(full)} FROM (SELECT * FROM ({self._visible(after, in_order)}) v "
+            f"ORDER BY {self._ORDER} LIMIT :budget) v WHERE {cond} ORDER BY {self._ORDER} LIMIT :n"
+        )
+        budget = max(PG_SCAN_BUDGET, n * 20)
+        if cursor is not None or budget > self._prefetched_budget:  # else prefetch() found fewer than n there
+            rows = self._rows(ordered, {**params, "budget": budget})
+            if len(rows) >= n:
+                return self._batch_of(rows, n, cursor)
+        # 2. few there: the first PG_SAMPLE matches through the trigram index, in physical order
+        key = (tier, repr(cursor))
+        if key not in self._samples:
+            self._samples[key] = self._bitmap_rows(self._all_matches(cond, after, PG_SAMPLE), {**params, "cap": PG_SAMPLE})
+        sample = self._samples[key]
+        if len(sample) < PG_SAMPLE:  # that was all of them: a rare term
+            return self._batch_of(sorted((r[:4] for r in sample), key=lambda r: (len(r[1]), r[1], r[0])), n, cursor)
+        if give_up:
+            return [], cursor, False
+        # 3. common: sort every match if there are not too many (estimated from how far the sample got
+        # through the table), else scan on in tie order, where a page of them is bound to come soon
+        table_blocks = self._table_blocks()
+        estimate = PG_SAMPLE * table_blocks / max(1, max(r[4] for r in sample) + 1)
+        if estimate > PG_SORT_ALL_MAX:
+            rows = self._rows(ordered, {**params, "budget": budget * 50})
+            if len(rows) >= n:
+                return self._batch_of(rows, n, cursor)
+        return self._batch_of(self._bitmap_rows(self._all_matches(cond, after, None) + " LIMIT :n", params), n, cursor)
+
+    def _table_blocks(self) -> int:
+        if self._blocks is None:
+            self._blocks = int(
+                self.session.execute(text("SELECT greatest(relpages, 1) FROM pg_class WHERE oid = 'search_entry'::regclass")).scalar()
+                or 1
+            )
+        return self._blocks
+
+    def _tier_sql(self, tiers: Sequence[Tier]) -> tuple[str, dict]:
+        """``tier_of`` as a SQL CASE over ``v`` (the same plain substring tests)."""
+        q, words = self.query.key, self.query.words
+        params: dict = {"tq": q, "tprefix": _like_escape(q) + "%", "tword": "% " + _like_escape(q) + "%"}
+        cases = ["WHEN v.name_key = :tq THEN 100", "WHEN v.name_key LIKE :tprefix THEN 80"]
+        if Tier.NAME_WORD in tiers:
+            cases.append("WHEN (' ' || v.name_key) LIKE :tword THEN 60")
+        if Tier.PHONE in tiers:
+            params["tphone"] = "%" + _like_escape(self.query.phone or "") + "%"
+            cases.append("WHEN v.digits LIKE :tphone THEN 50")
+        if Tier.WORD in tiers:
+            cases.append("WHEN v.text LIKE :tword THEN 40")
+        if Tier.SUBSTRING in tiers:
+            params["tsub"] = "%" + _like_escape(q) + "%"
+            cases.append("WHEN v.text LIKE :tsub THEN 20")
+        if Tier.ALL_WORDS in tiers:
+            params.update({f"tw{i}": "% " + _like_escape(w) + "%" for i, w in enumerate(words)})
+            cases.append("WHEN " + " AND ".join(f"v.text LIKE :tw{i}" for i in range(len(words))) + " THEN 10")
+        return f"CASE {' '.join(cases)} ELSE 0 END", params
+
+    def prefetch(self, tiers: Sequence[Tier], n: int) -> dict[Tier, tuple[list[_Row], bool]]:
+        """One ordered scan of the first visible entries for all the substring tiers at once. The rows
+        of a tier found there are its first rows; if the scan saw every visible entry, all of them."""
+        wanted = [t for t in tiers if t not in (Tier.EXACT, Tier.PREFIX)]
+        if not wanted:
+            return {}
+        case, params = self._tier_sql(tiers)
+        kinds, kparams = _kinds_sql(self.scope)
+        if kinds:  # other kinds count as scanned, and match nothing
+            case = case.replace("CASE ", f"CASE WHEN NOT (TRUE{kinds.replace('se.', 'v.')}) THEN 0 ", 1)
+        self._prefetched_budget = budget = max(PG_SCAN_BUDGET, n * 20)
+        in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :budget"
+        sql = (
+            f"SELECT y.tier, y.id, y.name_key, y.scanned FROM (SELECT x.*, count(*) OVER () AS scanned, "
+            f"row_number() OVER (PARTITION BY x.tier ORDER BY x.k_len, x.k_name, x.id) AS rn FROM ("
+            f"SELECT v.*, {case} AS tier FROM (SELECT * FROM ({self._visible('', in_order)}) v "
+            f"ORDER BY {self._ORDER} LIMIT :budget) v) x) y "
+            "WHERE y.tier > 0 AND y.rn <= :n ORDER BY y.tier DESC, length(y.name_key), (y.name_key COLLATE \"C\"), y.id"
+        )
+        rows = self._rows(sql, {**params, **kparams, **_visibility_sql(self.scope)[1], "budget": budget, "n": n})
+        everything = bool(rows) and rows[0][3] < budget
+        return {tier: ([_Row(r[1], r[2]) for r in rows if r[0] == tier], everything) for tier in wanted}
+
+    def _bitmap_rows(self, sql: str, params: dict) -> list[tuple]:
+        """Rows through the trigram (bitmap) indexes only: with a LIMIT, the planner may otherwise
+        prefer a sequential or ordered scan that stops early in theory and reads everything in fact."""
+        with pg_settings(self.session, {"enable_seqscan": "off", "enable_indexscan": "off", "enable_indexonlyscan": "off"}):
+            return self._rows(sql, params)
+
+
+# --- searching ----------------------------------------------------------------------------------
 
 
 def search(
@@ -180,90 +669,105 @@ def search(
     kinds: tuple[str, ...] = KINDS,
 ) -> SearchPage:
     """Ranked, paged results for ``query`` that ``actor`` may see (None: everything)."""
-    q = fold(query)
-    if not q:
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    parsed = parse_query(query or "")
+    wanted_kinds = tuple(k for k in KINDS if k in kinds)
+    if parsed is None or not wanted_kinds or offset >= MAX_RESULTS:
         return SearchPage([], offset, limit, False)
-    want = offset + limit + 1
-    # Fetch more candidates than shown so ranking across both lookups is stable page to page.
-    budget = max(want * 4, 200)
+    limit = min(limit, MAX_RESULTS - offset)
+    me = None if actor is None or actor.can(Right.SEE_ALL) else actor.id
+    scope = _Scope(me=me, kinds=wanted_kinds)
     dialect = session.get_bind().dialect.name
-    vis_sql, params = _visibility(actor)
-    kinds_sql = _kinds_clause(kinds)
-    columns = "se.id, se.kind, se.ref_id, se.name, se.name_key, se.text, se.owner_id"
-    rows: dict[int, tuple] = {}
+    streams: _Streams = (_SqliteStreams if dialect == "sqlite" else _PostgresStreams)(session, parsed, scope)
+    need = min(offset + limit + 1, MAX_RESULTS)  # one more than shown tells whether there is a next page
+    if dialect == "postgresql":
+        # no parallel workers, no JIT: for reads this short, starting either costs more than it saves
+        # (JIT compiles for ~80 ms as soon as an estimate passes jit_above_cost)
+        with pg_settings(session, {"max_parallel_workers_per_gather": "0", "jit": "off"}):
+            ranked = _ranked(streams, parsed, need)
+    else:
+        ranked = _ranked(streams, parsed, need)
+    shown = ranked[offset : offset + limit]
+    details = _details(session, [row.id for _tier, row in shown])
+    # (an entry deleted since the ranking, which PostgreSQL's READ COMMITTED lets one see, is left out)
+    hits = [SearchHit(*details[row.id][:3], int(tier), details[row.id][3]) for tier, row in shown if row.id in details]
+    return SearchPage(hits, offset, limit, len(ranked) > offset + limit)
 
-    digits = _digits_query(query)
-    if digits:
-        if dialect == "sqlite":
-            sql = (
-                f"SELECT {columns} FROM search_fts JOIN search_entry se ON se.id = search_fts.rowid "
-                f"WHERE search_fts MATCH :m{vis_sql}{kinds_sql} LIMIT :n"
-            )
-            args = {"m": "digits:" + _fts_phrase(digits), "n": budget, **params}
+
+@contextmanager
+def pg_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
+    """Planner settings for the statements run inside, restored afterwards (transaction-local)."""
+    names = list(settings)
+    swap = ", ".join(f"current_setting('{n}'), set_config('{n}', '{settings[n]}', true)" for n in names)
+    row = session.execute(text(f"SELECT {swap}")).one()
+    yield  # after an error the transaction is aborted, and its rollback drops these settings anyway
+    restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+    session.execute(text(f"SELECT {restore}"), {f"v{i}": row[2 * i] for i in range(len(names))})
+
+
+def _details(session: Session, ids: list[int]) -> dict[int, tuple[str, int, str, int | None]]:
+    """kind, ref_id, name and owner of the entries shown."""
+    if not ids:
+        return {}
+    names, binds = _bind_list("id", ids)  # type: ignore[arg-type]
+    rows = session.execute(text(f"SELECT id, kind, ref_id, name, owner_id FROM search_entry WHERE id IN ({names})"), binds)
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def _common(prefetched: dict[Tier, tuple[list[_Row], bool]], query: Query, cover: Tier, need: int) -> bool:
+    """The prefetch already found ``need`` rows in the tiers ``cover`` covers."""
+    return sum(len(prefetched.get(t, ([], False))[0]) for t in query.tiers if query.cover(t) == cover) >= need
+
+
+def _enough(prefetched: dict[Tier, tuple[list[_Row], bool]], tier: Tier, wanted: int) -> bool:
+    rows, complete = prefetched.get(tier, ([], False))
+    return complete or len(rows) >= wanted
+
+
+def _ranked(streams: _Streams, query: Query, need: int) -> list[tuple[Tier, _Row]]:
+    """The first ``need`` matches in rank order, reading tier after tier.
+
+    Exact name and name prefix are read directly (cheap and exact on both databases). Before the
+    tiers after them, each covering stream (``Query.cover``) is probed for ``need`` full rows: when
+    it has fewer, those are all the rows of every tier it covers, so a rare term costs one lookup
+    instead of one per tier; a common term fills the probe at once, at next to no cost.
+    """
+    probes: dict[Tier, Batch] = {}
+    prefetched: dict[Tier, tuple[list[_Row], bool]] | None = None
+    taken: list[tuple[Tier, _Row]] = []
+    seen: set[int] = set()
+
+    def take(tier: Tier, rows: list[_Row]) -> None:
+        for row in rows:
+            if len(taken) >= need:
+                return
+            if row.id in seen:
+                continue  # a higher tier took it: those streams were read to the end first
+            if row.text is not None and tier_of(row.name_key, row.text, row.digits or "", query) != tier:
+                continue
+            seen.add(row.id)
+            taken.append((tier, row))
+
+    for tier in query.tiers:
+        cover = query.cover(tier)
+        if tier in (Tier.EXACT, Tier.PREFIX) or cover == Tier.PREFIX:
+            batch: Batch = streams.batch(tier, None, need, full=False)
+        elif _enough(prefetched := streams.prefetch(query.tiers, need) if prefetched is None else prefetched, tier, need - len(taken)):
+            batch = (prefetched[tier][0], None, True)  # all that is needed, or all there is
         else:
-            sql = f"SELECT {columns} FROM search_entry se WHERE se.digits LIKE :m{vis_sql}{kinds_sql} LIMIT :n"
-            args = {"m": "%" + _like_escape(digits) + "%", "n": budget, **params}
-        if len(digits) < 3 and dialect == "sqlite":
-            sql = f"SELECT {columns} FROM search_entry se WHERE se.digits LIKE :m{vis_sql}{kinds_sql} LIMIT :n"
-            args = {"m": "%" + digits + "%", "n": budget, **params}
-        for row in session.execute(text(sql), args):
-            rows[row[0]] = tuple(row)
-        hits = [_score_phone(r) for r in rows.values()]
-    else:
-        prefix_sql = (
-            f"SELECT {columns} FROM search_entry se WHERE se.name_key LIKE :p ESCAPE '\\'{vis_sql}{kinds_sql} "
-            "ORDER BY se.name_key LIMIT :n"
-        )
-        if dialect == "sqlite":
-            # the range form uses the B-tree index whatever the LIKE case settings
-            prefix_sql = (
-                f"SELECT {columns} FROM search_entry se WHERE se.name_key >= :lo AND se.name_key < :hi"
-                f"{vis_sql}{kinds_sql} ORDER BY se.name_key LIMIT :n"
-            )
-        args = {"p": _like_escape(q) + "%", "lo": q, "hi": q + "\U0010ffff", "n": budget, **params}
-        for row in session.execute(text(prefix_sql), args):
-            rows[row[0]] = tuple(row)
-        if len(q) >= 3:
-            if dialect == "sqlite":
-                sub_sql = (
-                    f"SELECT {columns} FROM search_fts JOIN search_entry se ON se.id = search_fts.rowid "
-                    f"WHERE search_fts MATCH :m{vis_sql}{kinds_sql} LIMIT :n"
-                )
-                args = {"m": "text:" + _fts_phrase(q), "n": budget, **params}
-            else:
-                sub_sql = f"SELECT {columns} FROM search_entry se WHERE se.text LIKE :m ESCAPE '\\'{vis_sql}{kinds_sql} LIMIT :n"
-                args = {"m": "%" + _like_escape(q) + "%", "n": budget, **params}
-            for row in session.execute(text(sub_sql), args):
-                rows.setdefault(row[0], tuple(row))
-        hits = [_score_text(r, q) for r in rows.values()]
-        hits = [h for h in hits if h.score > 0]
-
-    hits.sort(key=lambda h: (-h.score, len(h.name), h.name.lower(), h.kind, h.id))
-    page = hits[offset : offset + limit]
-    return SearchPage(page, offset, limit, len(hits) > offset + limit)
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _score_text(row: tuple, q: str) -> SearchHit:
-    _id, kind, ref_id, name, name_key, text_, owner_id = row
-    if name_key == q:
-        score = 100
-    elif name_key.startswith(q):
-        score = 80
-    elif (" " + q) in (" " + name_key):
-        score = 60
-    elif (" " + q) in (" " + text_) or ("@" + q) in text_ or ("." + q) in text_:
-        score = 40
-    elif q in text_:
-        score = 20
-    else:
-        score = 0  # the trigram index over-approximates only on SQLite's LIKE fallback
-    return SearchHit(kind, ref_id, name, score, owner_id)
-
-
-def _score_phone(row: tuple) -> SearchHit:
-    _id, kind, ref_id, name, _key, _text, owner_id = row
-    return SearchHit(kind, ref_id, name, 50, owner_id)
+            if cover not in probes and prefetched and _common(prefetched, query, cover, need):
+                probes[cover] = ([], None, False)  # it cannot be exhausted: skip the probe
+            if cover not in probes:
+                probes[cover] = streams.probe(cover, need)
+            batch = probes[cover]
+            if not batch[2] and (cover != tier or not batch[0]):
+                batch = streams.batch(tier, None, need, full=tier == Tier.ALL_WORDS)
+        rows, cursor, exhausted = batch
+        take(tier, rows)
+        while len(taken) < need and not exhausted:
+            rows, cursor, exhausted = streams.batch(tier, cursor, max(need - len(taken), 50), full=tier == Tier.ALL_WORDS)
+            take(tier, rows)
+        if len(taken) >= need:
+            break
+    return taken
