@@ -143,3 +143,90 @@ def test_filters_and_bulk_tags(db, admin):
         assert clients.count_clients(s, admin, ClientFilter(created_from=datetime(2000, 1, 1, tzinfo=timezone.utc))) == 2
         assert [c.name for c in clients.list_clients(s, admin, sort="name", descending=True)] == ["Beta", "Alpha"]
         assert sorted(clients.matching_ids(s, admin, ClientFilter(tags=["b2b"]))) == sorted([a.id, b.id])
+
+
+@pytest.mark.parametrize("sort", ["name", "company", "created", "id"])
+def test_pages_walk_the_whole_list_both_ways_in_list_order(db, admin, make_user, sort):
+    """Keyset pages (first, after, before, last, start) give exactly the order of list_clients."""
+    intern = make_user("Intern")
+    companies = [None, "Beta SL", None, "alpha", "Beta SL", None, "Zeta", "beta sl"]
+    names = ["Marta", "ana", "Ángel", "Marta", "Bob", "zoe", "Luis", "Eva", "Marta", "Óscar", "ana"]
+    with db.write() as s:
+        for i, name in enumerate(names):
+            owner = intern if i % 3 == 0 else admin
+            clients.create_client(
+                s, owner, new_contact(name, company_name=companies[i % len(companies)]),
+                created_at=datetime(2024, 1, 1 + i % 4, tzinfo=timezone.utc),  # ties on created_at too
+            )
+    for actor in (admin, intern):
+        for descending in (False, True):
+            with db.read() as s:
+                expected = [c.id for c in clients.list_clients(s, actor, sort=sort, descending=descending, limit=100)]
+                kw = {"sort": sort, "descending": descending, "limit": 3}
+                forward = clients.page_clients(s, actor, **kw)
+                walked = [c.id for c in forward]
+                while forward:
+                    forward = clients.page_clients(s, actor, after=clients.page_cursor(forward[-1], sort), **kw)
+                    walked += [c.id for c in forward]
+                backward = clients.page_clients(s, actor, last=True, **kw)
+                walked_back = [c.id for c in backward]
+                while backward:
+                    backward = clients.page_clients(s, actor, before=clients.page_cursor(backward[0], sort), **kw)
+                    walked_back = [c.id for c in backward] + walked_back
+                middle = s.get(Client, expected[len(expected) // 2])
+                from_middle = clients.page_clients(s, actor, start=clients.page_cursor(middle, sort), **kw)
+            assert walked == expected and walked_back == expected, (actor.name, descending)
+            assert [c.id for c in from_middle] == expected[len(expected) // 2 :][:3]
+    assert len(expected) == len([i for i in range(len(names)) if i % 3 == 0])  # the intern's own only
+
+
+def test_page_filters_like_the_list(db, admin):
+    a = _client(db, admin, name="Alpha", tags=["vip"])
+    _client(db, admin, name="Beta")
+    c = _client(db, admin, name="Gamma", tags=["VIP"])
+    with db.read() as s:
+        assert [x.id for x in clients.page_clients(s, admin, ClientFilter(tags=["vip"]), last=True, limit=5)] == [a.id, c.id]
+        with pytest.raises(ValidationError, match="sort"):
+            clients.page_clients(s, admin, sort="phone")
+
+
+def test_bulk_actions_in_chunks_keep_search_feed_and_rights(db, admin, make_user, monkeypatch):
+    """Set-based bulk actions (chunks of 2 here) do what the one-client functions do."""
+    from tscrm.core import search
+    from tscrm.core.models import Deal, SearchEntry
+    from tscrm.core.services import deals
+
+    monkeypatch.setattr(clients, "BULK_CHUNK", 2)
+    intern = make_user("Intern")
+    ids = [_client(db, admin, name=f"Bulk {i}", phones=[f"+34 612 345 67{i}"], tags=["old"] if i == 0 else []).id for i in range(5)]
+    theirs = _client(db, intern, name="Intern's own").id
+    with db.write() as s:
+        deal_id = deals.create_deal(s, admin, client_id=ids[4], title="Big deal").id
+    with db.write() as s:
+        assert clients.bulk_add_tags(s, admin, ids + ids[:1], ["Renewal", "old"]) == 5  # duplicates count once
+    with db.read() as s:
+        assert {h.id for h in search.search(s, admin, "renewal", kinds=("client",)).hits} == set(ids)
+        assert contacts.view(s, "client", ids[0]).tags == ["old", "Renewal"]
+        tagged = s.exec(select(Activity).where(Activity.kind == "tagged", Activity.client_id == ids[0])).one()
+        assert tagged.data == {"added": ["Renewal"]} and tagged.author_id == admin.id
+    with pytest.raises(NotFound):  # an intern acts on own clients only, and nothing is half done
+        with db.write() as s:
+            clients.bulk_add_tags(s, intern, [theirs, ids[0]], ["x"])
+    with db.read() as s:
+        assert contacts.view(s, "client", theirs).tags == []
+    with db.write() as s:
+        assert clients.bulk_remove_tags(s, admin, ids, ["OLD", "renewal"]) == 5
+        clients.bulk_change_owner(s, admin, ids[:3], intern.id)
+    with db.read() as s:
+        assert search.search(s, admin, "renewal", kinds=("client",)).hits == []
+        assert contacts.view(s, "client", ids[0]).tags == []
+        assert {h.id for h in search.search(s, intern, "bulk", kinds=("client",)).hits} == set(ids[:3])
+        assert [c.owner_id for c in clients.list_clients(s, admin, ClientFilter(ids=ids), sort="id")] == [intern.id] * 3 + [admin.id] * 2
+        moved = s.exec(select(Activity).where(Activity.kind == "owner_changed", Activity.client_id == ids[0])).one()
+        assert moved.data == {"from": admin.id, "to": intern.id}
+    with db.write() as s:
+        assert clients.bulk_delete(s, admin, ids[3:]) == 2
+    with db.read() as s:
+        assert s.get(Deal, deal_id) is None
+        assert s.exec(select(SearchEntry).where(SearchEntry.ref_id == deal_id, SearchEntry.kind == "deal")).all() == []
+        assert sorted(c.id for c in clients.list_clients(s, admin, limit=100)) == sorted(ids[:3] + [theirs])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, update
+from sqlalchemy import func, tuple_, update
 from sqlmodel import Session, col, select
 
 from tscrm.core import search
@@ -313,6 +313,41 @@ def list_leads(session: Session, actor: Actor, filt: LeadFilter | None = None, *
     filt = filt or LeadFilter()
     query = _filtered(actor, filt, select(Lead)).order_by(col(Lead.created_at), col(Lead.id)).offset(offset).limit(limit)
     return list(session.exec(query))
+
+
+PageCursor = tuple[Any, int]
+"""Where a lead sits in the list's order: (its created_at, its id)."""
+
+
+def page_cursor(lead: Lead) -> PageCursor:
+    return (lead.created_at, lead.id)  # type: ignore[return-value]
+
+
+def page_leads(
+    session: Session,
+    actor: Actor,
+    filt: LeadFilter | None = None,
+    *,
+    limit: int = 50,
+    after: PageCursor | None = None,
+    before: PageCursor | None = None,
+    start: PageCursor | None = None,
+    last: bool = False,
+) -> list[Lead]:
+    """One page in ``list_leads`` order by keyset (see ``clients.page_clients``): the first page, the
+    ``last`` one, the rows just ``after`` / ``before`` a row, or the page from ``start`` (included)."""
+    backwards = last or before is not None
+    seek = after if after is not None else before if before is not None else start
+    keys = tuple_(col(Lead.created_at), col(Lead.id))
+    query = _filtered(actor, filt or LeadFilter(), select(Lead))
+    if seek is not None:
+        if backwards:
+            query = query.where(keys < tuple(seek))
+        else:
+            query = query.where(keys >= tuple(seek) if start is not None and after is None else keys > tuple(seek))
+    order = (col(Lead.created_at).desc(), col(Lead.id).desc()) if backwards else (col(Lead.created_at), col(Lead.id))
+    rows = list(session.exec(query.order_by(*order).limit(limit)))
+    return rows[::-1] if backwards else rows
 
 
 def count_leads(session: Session, actor: Actor, filt: LeadFilter | None = None) -> int:

@@ -64,6 +64,18 @@ KEYMAP: tuple[tuple[str, str], ...] = (
     ("PgDn / PgUp", N_("Calls: next / previous page (past the last / first row)")),
     ("x / enter", N_("Team: call the selected colleague (until telephony: the extension to dial)")),
     ("r", N_("Calls, Team: reload")),
+    ("/", N_("Clients: the search field (typing filters the list; escape clears it)")),
+    ("f, c", N_("Clients: show or hide the filters (responsible, tags, source, created, custom fields), clear them")),
+    ("m / a", N_("Clients: tab My clients / All clients (with the right to see all)")),
+    ("s, S", N_("Clients: sort by the next column (name, company, created), reverse the order")),
+    ("space, shift+↑ / shift+↓", N_("Clients: select the row, extend the selection")),
+    ("ctrl+a, escape", N_("Clients: select every client matching the filter, clear the selection")),
+    ("b, delete", N_("Clients: bulk actions (tags, responsible, task, delete, call list, SMS, email), delete the selection")),
+    ("PgUp / PgDn, Home / End", N_("Clients: previous / next screenful, first / last page")),
+    ("x, o, t", N_("Clients: call, note, task for the highlighted client")),
+    ("s, m, d", N_("Client card: SMS, email (until telephony and mail: what to use), new deal")),
+    ("f / k", N_("Client card: filter the feed by kind")),
+    ("ctrl+s", N_("Forms and dialogs: save (Enter too, except in a note)")),
 )
 
 

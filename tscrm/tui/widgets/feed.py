@@ -62,7 +62,10 @@ def describe(entry: Activity, authors: dict[int, str]) -> str:
         if data.get("recording_ref"):
             parts.append(_("recording"))
     elif entry.kind == ActivityKind.STATUS_CHANGED and "from" in data and "to" in data:
-        parts.append(f"{_(data['from'])} → {_(data['to'])}")
+        from tscrm.cli.labels import DEAL_STATUSES, LEAD_STATUSES, label
+
+        names = {**LEAD_STATUSES, **DEAL_STATUSES} if entry.deal_id else LEAD_STATUSES  # "in progress", not "in_progress"
+        parts.append(f"{label(names, data['from'])} → {label(names, data['to'])}")
     return " · ".join(parts)
 
 
