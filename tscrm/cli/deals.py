@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 import typer
+from rich.text import Text
 
 from tscrm.cli.clients import print_feed
 from tscrm.cli.common import (
@@ -157,22 +158,49 @@ def move_deal(
 def board(
     ctx: typer.Context,
     mine: Annotated[bool, typer.Option("--mine", help=_("Only deals you are responsible for."))] = False,
+    cards: Annotated[int, typer.Option("--cards", min=0, max=200, help=_("Newest deals shown per stage (0: totals only)."))] = 5,
     as_json: JsonOption = False,
 ) -> None:
-    """The pipeline: each stage with its count and total in the base currency."""
+    """The pipeline as a kanban: each stage with its count, its total in the base currency and its newest deals."""
+    from rich.table import Table
+
     from tscrm.core.services import company, deals
 
     with reading(ctx) as (session, actor):
-        columns = deals.board(session, actor, deals.DealFilter(mine=mine), per_column=0)
+        columns = deals.board(session, actor, deals.DealFilter(mine=mine), per_column=cards)
         base = company.get_company(session).base_currency
+        records = {r["id"]: r for r in deal_records(session, [d for c in columns for d in c.deals])}
     stages = [
-        {"status": c.status.value, "count": c.count, "total": c.total_base, "currency": base, "unconverted": c.unconverted}
+        {
+            "status": c.status.value,
+            "count": c.count,
+            "total": c.total_base,
+            "currency": base,
+            "unconverted": c.unconverted,
+            "deals": [records[d.id] for d in c.deals],
+        }
         for c in columns
     ]
     if as_json:
-        print_json({"currency": base, "stages": stages})
+        print_json({"currency": base, "stages": stages}, actor.timezone)
         return
-    table = new_table(_("Pipeline"), [_("Stage"), _("Deals"), _("Total")], keep_whole=[_("Total")], right=[_("Deals"), _("Total")])
+    table = Table(title=_("Pipeline"), show_lines=True, expand=True)
     for s in stages:
-        table.add_row(text(label(DEAL_STATUSES, s["status"])), str(s["count"]), text(format_money(s["total"], base)))
+        header = Text(label(DEAL_STATUSES, s["status"]), style="bold")
+        header.append(f"\n{s['count']} · {format_money(s['total'], base)}", style="")
+        for code, amount in sorted(s["unconverted"].items()):
+            header.append("\n+ " + _("{amount} (no rate)").format(amount=format_money(amount, code)), style="yellow")
+        table.add_column(header, ratio=1, overflow="fold")
+    for i in range(max((len(s["deals"]) for s in stages), default=0)):
+        table.add_row(*(_board_card(s["deals"][i]) if i < len(s["deals"]) else Text("") for s in stages))
+    hidden = [s["count"] - len(s["deals"]) for s in stages]
+    if cards and any(hidden):
+        table.add_row(*(Text(_("+{n} more").format(n=n) if n else "", style="dim") for n in hidden))
     console().print(table)
+
+
+def _board_card(record: dict) -> Text:
+    card = Text(record["title"], style="bold")
+    card.append("\n" + (record["client"] or ""), style="dim")
+    card.append("\n" + format_money(record["amount"], record["currency"]), style="cyan")
+    return card
