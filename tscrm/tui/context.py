@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tscrm.core.db import Database
 from tscrm.core.permissions import Actor
@@ -23,3 +24,11 @@ class AppContext:
         with db.read() as session:
             company = get_company(session)
             return cls(db, actor, company.name, company.base_currency, company.default_region)
+
+
+def clock_of(app) -> datetime:
+    """The app's "now": ``app.clock()`` when a test or snapshot fixes time, else the real UTC time."""
+    from tscrm.core.types import utcnow
+
+    clock = getattr(app, "clock", None)
+    return clock() if clock is not None else utcnow()

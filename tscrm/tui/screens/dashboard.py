@@ -16,6 +16,7 @@ from textual.containers import Grid
 from textual.widgets import Static
 
 from tscrm.i18n import N_, _
+from tscrm.tui.context import clock_of
 from tscrm.tui.messages import OpenSection
 from tscrm.tui.screens.base import SectionScreen
 
@@ -125,7 +126,7 @@ class DashboardScreen(SectionScreen):
 
         ctx = self.ctx
         with ctx.db.read() as session:
-            counters = dashboard.counters(session, ctx.actor)
+            counters = dashboard.counters(session, ctx.actor, clock_of(self.app))
             layout = users.ui_setting(session, ctx.actor.id, LAYOUT_KEY, {}) if not self._layout_loaded else None
         self.app.call_from_thread(self._show, counters, layout)
 
