@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -246,3 +246,77 @@ def test_task_bucket_in_user_zone(due, week_start, bucket):
 def test_task_bucket_done_wins():
     task = Task(title="x", due_at=NOW - timedelta(days=3), completed_at=NOW)
     assert task_bucket(task, NOW, MADRID, 0) == "done"
+
+
+def test_calendar_tasks_of_a_period_by_start_or_due(db, admin, make_user):
+    intern = make_user("Intern")
+    week = (_at(2025, 3, 24, 0), _at(2025, 3, 31, 0))  # Monday to Monday, across the DST change
+    early = _task(db, intern, title="Sunday 00:30", due_at=_at(2025, 3, 30, 0, 30))  # Saturday 23:30 UTC
+    meeting = _task(db, intern, title="meeting", type="video", start_at=_at(2025, 3, 25, 9), due_at=_at(2025, 4, 2, 9))
+    _task(db, intern, title="next Monday", due_at=_at(2025, 3, 31, 0))  # the end is excluded
+    _task(db, intern, title="starts before", start_at=_at(2025, 3, 20, 9), due_at=_at(2025, 3, 26, 9))
+    _task(db, intern, title="someday")
+    done = _task(db, intern, title="done", due_at=_at(2025, 3, 24, 8))
+    with db.write() as s:
+        tasks.complete_task(s, intern, done)
+    with db.read() as s:
+        titles = lambda **kw: [t.title for t in tasks.calendar_tasks(s, intern, *week, **kw)]  # noqa: E731
+        assert titles() == ["done", "meeting", "Sunday 00:30"]
+        assert titles(include_done=False) == ["meeting", "Sunday 00:30"]
+        assert tasks.calendar_time(s.get(Task, meeting)) == _at(2025, 3, 25, 9)
+        assert tasks.calendar_time(s.get(Task, early)) == _at(2025, 3, 30, 0, 30)
+
+
+def test_calendar_of_others_needs_the_right(db, admin, make_user):
+    intern = make_user("Intern")
+    other = make_user("Intern")
+    week = (_at(2025, 6, 9, 0), _at(2025, 6, 16, 0))
+    own = _task(db, intern, title="intern's", due_at=_at(2025, 6, 10, 9))
+    invited = _task(db, admin, title="admin's meeting", type="video", due_at=_at(2025, 6, 11, 9), participant_ids=[intern.id])
+    admins = _task(db, admin, title="admin's", due_at=_at(2025, 6, 12, 9))
+    with db.read() as s:
+        ids = lambda actor, **kw: [t.id for t in tasks.calendar_tasks(s, actor, *week, **kw)]  # noqa: E731
+        assert ids(intern) == [own, invited]  # own and taking part, not the admin's other task
+        assert ids(other) == []
+        assert ids(admin) == [invited, admins]
+        assert ids(admin, user_id=intern.id) == [own, invited]
+        assert ids(admin, all_users=True) == [own, invited, admins]
+        for kw in ({"user_id": admin.id}, {"all_users": True}):
+            with pytest.raises(PermissionDenied, match="See other users' calendars"):
+                tasks.calendar_tasks(s, intern, *week, **kw)
+
+
+def test_done_tasks_most_recent_first(db, admin, make_user):
+    intern = make_user("Intern")
+    first = _task(db, intern, title="first", due_at=NOW)
+    second = _task(db, intern, title="second", type="call", due_at=NOW - timedelta(days=5))
+    _task(db, intern, title="open", due_at=NOW)
+    with db.write() as s:
+        tasks.complete_task(s, intern, first, at=NOW)
+        tasks.complete_task(s, intern, second, at=NOW + timedelta(hours=1))
+    with db.read() as s:
+        assert [t.id for t in tasks.list_done_tasks(s, intern)] == [second, first]
+        assert [t.id for t in tasks.list_done_tasks(s, intern, TaskFilter(types=(TaskType.TASK,), overdue=True))] == [first]
+        assert tasks.list_done_tasks(s, admin) == []
+
+
+@pytest.mark.parametrize(
+    ("view", "day", "week_start", "first", "end"),
+    [
+        ("day", date(2025, 3, 30), 0, date(2025, 3, 30), date(2025, 3, 31)),
+        ("week", date(2025, 3, 30), 0, date(2025, 3, 24), date(2025, 3, 31)),  # Sunday ends a Monday week
+        ("week", date(2025, 3, 30), 6, date(2025, 3, 30), date(2025, 4, 6)),  # ... and starts a Sunday one
+        ("month", date(2025, 3, 12), 0, date(2025, 2, 24), date(2025, 4, 7)),  # whole weeks around March
+        ("month", date(2025, 2, 3), 0, date(2025, 1, 27), date(2025, 3, 3)),
+        ("month", date(2025, 6, 1), 6, date(2025, 6, 1), date(2025, 7, 6)),
+    ],
+)
+def test_calendar_days_of_a_view(view, day, week_start, first, end):
+    assert tasks.calendar_days(view, day, week_start) == (first, end)
+
+
+def test_calendar_bounds_are_local_midnights_across_dst():
+    start, end = tasks.calendar_bounds("day", date(2025, 3, 30), "Europe/Madrid")
+    assert (start, end) == (datetime(2025, 3, 29, 23, tzinfo=UTC), datetime(2025, 3, 30, 22, tzinfo=UTC))  # 23 hours
+    start, end = tasks.calendar_bounds("day", date(2025, 10, 26), "Europe/Madrid")
+    assert end - start == timedelta(hours=25)

@@ -27,7 +27,7 @@ def _language_for_help(argv: list[str]) -> str:
 # Help texts are translated when the command modules are imported, so pick the language first.
 set_language(_language_for_help(sys.argv[1:]))
 
-from tscrm.cli import calls, clients, dashboard, db, deals, leads, notes, setup, tasks, team  # noqa: E402
+from tscrm.cli import calendar, calls, clients, dashboard, db, deals, leads, notes, setup, tasks, team  # noqa: E402
 from tscrm.cli.common import CliGroup, CliState, stdin_is_terminal  # noqa: E402
 
 Language = Literal["en", "es", "fr"]  # tscrm.i18n.LANGUAGES; a test keeps the two equal
@@ -44,6 +44,7 @@ app = typer.Typer(
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("dashboard")(dashboard.show_dashboard)
+app.command("calendar")(calendar.show_calendar)
 app.add_typer(clients.app, name="clients")
 app.add_typer(leads.app, name="leads")
 app.add_typer(deals.app, name="deals")
