@@ -8,7 +8,8 @@ Database work runs in thread workers; a watcher thread turns other agents' commi
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -82,6 +83,7 @@ class TscrmApp(App):
     def __init__(self, ctx: AppContext, *, watch_changes: bool = True, heartbeat: bool = True) -> None:
         super().__init__()
         self.ctx = ctx
+        self.clock: Callable[[], datetime] | None = None  # tests and snapshots fix "now" here
         self.watch_changes = watch_changes
         self.heartbeat = heartbeat
 

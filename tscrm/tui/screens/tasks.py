@@ -8,7 +8,6 @@ task (for yourself or, with the right, for someone else); f goes to the list's f
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,18 +22,11 @@ from textual.widgets import Checkbox, ContentSwitcher, DataTable, Input, Select,
 
 from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
+from tscrm.tui.context import clock_of  # the calendar imports it from here too
 from tscrm.tui.messages import OpenRecord
 from tscrm.tui.screens.base import SectionScreen
 
 # --- what every task screen shares (the calendar uses these too) -------------------------------
-
-
-def clock_of(app: Any) -> datetime:
-    """The app's "now": ``app.clock()`` when a test or snapshot fixes time, else the real UTC time."""
-    from tscrm.core.types import utcnow
-
-    clock: Callable[[], datetime] | None = getattr(app, "clock", None)
-    return clock() if clock is not None else utcnow()
 
 
 @dataclass(frozen=True)
