@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Static
 from tscrm.cli.team import presence_text
 from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
+from tscrm.labels import GROUP_NAMES, label
 from tscrm.tui.screens.base import SectionScreen
 from tscrm.tui.sections import SECTION_BY_NAME
 from tscrm.tui.widgets.status_header import StatusHeader
@@ -53,7 +54,7 @@ def member_cells(member, region: str | None) -> tuple[Text, ...]:
         Text(member.extension or "", end=""),
         Text(member.email, end=""),
         Text(format_phone(phone, region) if phone.startswith("+") else phone, end=""),
-        Text(_(member.group), end=""),
+        Text(label(GROUP_NAMES, member.group), end=""),
         Text(f"{working_hours_text(member.working_hours)} · {zone_city(member.timezone)}", end=""),
     )
 

@@ -9,6 +9,13 @@ from textual.widgets import RichLog
 
 from tscrm.core.models import Activity, ActivityKind
 from tscrm.i18n import N_, _
+from tscrm.labels import (
+    CALL_DIRECTIONS,
+    CALL_OUTCOMES,
+    DEAL_STATUSES,
+    LEAD_STATUSES,
+    label,
+)
 
 KIND_LABELS: dict[str, str] = {
     ActivityKind.CREATED: N_("Created"),
@@ -53,16 +60,15 @@ def describe(entry: Activity, authors: dict[int, str]) -> str:
     parts: list[str] = []
     if entry.kind == ActivityKind.CALL:
         if data.get("direction"):
-            parts.append(_(data["direction"]))
+            parts.append(label(CALL_DIRECTIONS, data["direction"]))
         if data.get("outcome"):
-            parts.append(_(data["outcome"]))
+            parts.append(label(CALL_OUTCOMES, data["outcome"]))
         if data.get("duration"):
             seconds = int(data["duration"])
             parts.append(f"{seconds // 60}:{seconds % 60:02d}")
         if data.get("recording_ref"):
             parts.append(_("recording"))
     elif entry.kind == ActivityKind.STATUS_CHANGED and "from" in data and "to" in data:
-        from tscrm.cli.labels import DEAL_STATUSES, LEAD_STATUSES, label
 
         names = {**LEAD_STATUSES, **DEAL_STATUSES} if entry.deal_id else LEAD_STATUSES  # "in progress", not "in_progress"
         parts.append(f"{label(names, data['from'])} → {label(names, data['to'])}")

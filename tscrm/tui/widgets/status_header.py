@@ -7,6 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from tscrm.i18n import _
+from tscrm.labels import GROUP_NAMES, label
 from tscrm.tui.sections import SECTION_BY_NAME
 
 
@@ -25,7 +26,7 @@ class StatusHeader(Static):
         section = SECTION_BY_NAME.get(getattr(self.screen, "SECTION", ""))
         if section is not None:  # looked up at each render, so a language switch shows at once
             text.append(f"· {_(section.label)} ")
-        text.append(f"· {ctx.actor.name} ({_(ctx.actor.group)})")
+        text.append(f"· {ctx.actor.name} ({label(GROUP_NAMES, ctx.actor.group)})")
         status = self.live_status or _("no new emails · no calls · dialer idle")
         text.append(" │ " + status, style="italic")
         return text
