@@ -28,6 +28,7 @@ def _language_for_help(argv: list[str]) -> str:
 set_language(_language_for_help(sys.argv[1:]))
 
 from tscrm.cli import calendar, calls, clients, dashboard, db, deals, leads, notes, setup, tasks, team  # noqa: E402
+from tscrm.cli import exports, imports  # noqa: E402
 from tscrm.cli.common import CliGroup, CliState, stdin_is_terminal  # noqa: E402
 
 Language = Literal["en", "es", "fr"]  # tscrm.i18n.LANGUAGES; a test keeps the two equal
@@ -53,6 +54,8 @@ app.add_typer(notes.app, name="notes")
 app.add_typer(calls.app, name="calls")
 app.add_typer(team.app, name="team")
 app.add_typer(db.app, name="db")
+app.add_typer(imports.app, name="import")
+app.add_typer(exports.app, name="export")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Clients of outside services (Zadarma, Teamsale, ...). Never imported by tscrm.core."""
