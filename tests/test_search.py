@@ -344,10 +344,11 @@ def test_pages_match_a_brute_force_ranking(db, admin, make_user, monkeypatch):
     _insert(db, tables, synthetic.TABLE_COLUMNS)
     with db.read() as s:
         entries = [dict(r._mapping) for r in s.execute(text("SELECT id, kind, ref_id, owner_id, name_key, text, digits FROM search_entry"))]
-    # tiny budgets: the ordered scans run out and the trigram fallbacks, estimates and long scans all run
+    # tiny budgets: ordered scans run out, and the trigram fallbacks, estimates and long scans all run
     monkeypatch.setattr(search, "PG_SCAN_BUDGET", 8)
     monkeypatch.setattr(search, "PG_SAMPLE", 6)
     monkeypatch.setattr(search, "PG_SORT_ALL_MAX", 20)
+    monkeypatch.setattr(search, "SQLITE_PROBE_ROWS", 8)  # probes both give up and answer
     queries = ["ma", "m", "mar", "mariano", "ruiz", "ano", "z ruiz", "gar", "ez", "maria", "jean", "de la", "gmail", "es", "34", "+34 6", "06", "a b", "smith j", "ne", "ie"]
     for _ in range(25):
         e = rng.choice(entries)

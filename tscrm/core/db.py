@@ -183,6 +183,9 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        # A 64 MB page cache and memory-mapped reads: search on a million rows reads far fewer pages.
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA mmap_size=1073741824")
         cur.close()
 
     @event.listens_for(engine, "begin")

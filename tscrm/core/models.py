@@ -381,14 +381,14 @@ class Activity(SQLModel, table=True):
 
 
 class SearchEntry(SQLModel, table=True):
-    """One searchable record (client, lead or deal), kept current by the services.
+    """One searchable record (client, lead or deal), kept current by the services and bulk paths.
 
-    ``text`` holds the folded name, company, emails and tags; ``digits`` the phone digits. The
-    substring indexes on them (FTS5 trigram on SQLite, pg_trgm on PostgreSQL) are created by the
-    migrations; ``name_key`` carries a plain B-tree index for ranked name-prefix lookups.
+    ``name_key`` is the folded name; ``text`` the folded name, company, emails and tags with a space
+    before every word (so "a word starts with q" is the substring " q"); ``digits`` the phone digits.
+    Migration 0002 adds the substring indexes (FTS5 trigram tables on SQLite, pg_trgm and tie-order
+    B-trees on PostgreSQL); see tscrm.core.search.
     """
 
-    __tablename__ = "search_entry"
     __table_args__ = (UniqueConstraint("kind", "ref_id"), Index("ix_searchentry_name_key", "name_key"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=10)  # "client", "lead" or "deal"

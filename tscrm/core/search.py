@@ -82,10 +82,12 @@ NAME_START = "\x01"
 POOL_TOKEN = "@p@"
 NO_OWNER_TOKEN = "@n@"
 
+# SQLite: matches a probe may read (rowids, then their entries): one phrase lookup instead of three
+SQLITE_PROBE_ROWS = 1000
 # PostgreSQL: entries scanned in tie order (index-only) before asking the trigram index, and the
 # number of matches below which the trigram index's answer is sorted instead.
 PG_SCAN_BUDGET = 8000
-PG_SAMPLE = 1500  # matches read through the trigram index to tell a rare term from a common one
+PG_SAMPLE = 500  # matches read through the trigram index to tell a rare term from a common one
 PG_SORT_ALL_MAX = 40000  # estimated matches up to which sorting them all beats a long ordered scan
 
 
@@ -404,6 +406,10 @@ class _Streams:
         once, and whether those are all of them."""
         return {}
 
+    def worth_probing(self, found_by_prefetch: int) -> bool:
+        """Whether to probe a covering stream whose tiers the prefetch found this many rows of."""
+        return True
+
     def _rows(self, sql: str, params: dict) -> list[tuple]:
         return [tuple(r) for r in self.session.execute(text(sql), params)]
 
@@ -445,10 +451,12 @@ class _SqliteStreams(_Streams):
         return table, expr
 
     def probe(self, tier: Tier, n: int) -> Batch:
-        """Rowids only, from the FTS5 table alone: a common term stops there at no cost."""
+        """Up to SQLITE_PROBE_ROWS rowids from the FTS5 table alone (a common term stops there at little
+        cost); when there are fewer, their entries answer every tier the stream covers at once."""
         table, match = self._match(tier)
-        rowids = [r[0] for r in self._rows(f"SELECT rowid FROM {table} WHERE {table} MATCH :m ORDER BY rowid LIMIT :n", {"m": match, "n": n})]
-        if len(rowids) >= n:
+        limit = max(n, SQLITE_PROBE_ROWS)
+        rowids = [r[0] for r in self._rows(f"SELECT rowid FROM {table} WHERE {table} MATCH :m ORDER BY rowid LIMIT :n", {"m": match, "n": limit})]
+        if len(rowids) >= limit:
             return [], None, False
         if not rowids:
             return [], None, True
@@ -488,24 +496,26 @@ class _PostgresStreams(_Streams):
         self._samples: dict[tuple, list[tuple]] = {}
         self._blocks: int | None = None
         self._prefetched_budget = 0
+        self._prefetched_hits: dict[Tier, int] = {}
 
     _KEY = 'length({t}.name_key), ({t}.name_key COLLATE "C"), {t}.id'
     # the sort key as output columns, so that a UNION ALL of two index scans merges in order
     _SCANNED = 'se.id, se.name_key, se.text, se.digits, se.kind, length(se.name_key) AS k_len, (se.name_key COLLATE "C") AS k_name'
     _ORDER = "v.k_len, v.k_name, v.id"
 
-    def _condition(self, tier: Tier) -> tuple[str, dict]:
+    def _condition(self, tier: Tier, name: str = "p") -> tuple[str, dict]:
+        """A tier's stream condition on ``v``, its parameters named after ``name``."""
         q, words = self.query.key, self.query.words
         if tier == Tier.NAME_WORD:
-            return "v.name_key LIKE :p", {"p": "% " + _like_escape(q) + "%"}
+            return f"v.name_key LIKE :{name}", {name: "% " + _like_escape(q) + "%"}
         if tier == Tier.PHONE:
-            return "v.digits LIKE :p", {"p": "%" + _like_escape(self.query.phone or "") + "%"}
+            return f"v.digits LIKE :{name}", {name: "%" + _like_escape(self.query.phone or "") + "%"}
         if tier == Tier.WORD:
-            return "v.text LIKE :p", {"p": "% " + _like_escape(q) + "%"}
+            return f"v.text LIKE :{name}", {name: "% " + _like_escape(q) + "%"}
         if tier == Tier.SUBSTRING:
-            return "v.text LIKE :p", {"p": "%" + _like_escape(q) + "%"}
-        conds = {f"w{i}": "% " + _like_escape(w) + "%" for i, w in enumerate(words)}
-        return " AND ".join(f"v.text LIKE :{name}" for name in conds), conds
+            return f"v.text LIKE :{name}", {name: "%" + _like_escape(q) + "%"}
+        conds = {f"{name}{i}": "% " + _like_escape(w) + "%" for i, w in enumerate(words)}
+        return "(" + " AND ".join(f"v.text LIKE :{key}" for key in conds) + ")", conds
 
     def _after(self, cursor: object) -> tuple[str, dict]:
         if cursor is None:
@@ -579,7 +589,12 @@ class _PostgresStreams(_Streams):
             rows = self._rows(ordered, {**params, "budget": budget})
             if len(rows) >= n:
                 return self._batch_of(rows, n, cursor)
-        # 2. few there: the first PG_SAMPLE matches through the trigram index, in physical order
+        # 2. some there (the prefetch counted them): scan on in tie order, it stops after n
+        if cursor is None and self._prefetched_hits.get(tier, 0) * 25 >= n:
+            rows = self._rows(ordered, {**params, "budget": budget * 25})
+            if len(rows) >= n:
+                return self._batch_of(rows, n, cursor)
+        # 3. few there: the first PG_SAMPLE matches through the trigram index, in physical order
         key = (tier, repr(cursor))
         if key not in self._samples:
             self._samples[key] = self._bitmap_rows(self._all_matches(cond, after, PG_SAMPLE), {**params, "cap": PG_SAMPLE})
@@ -588,7 +603,7 @@ class _PostgresStreams(_Streams):
             return self._batch_of(sorted((r[:4] for r in sample), key=lambda r: (len(r[1]), r[1], r[0])), n, cursor)
         if give_up:
             return [], cursor, False
-        # 3. common: sort every match if there are not too many (estimated from how far the sample got
+        # 4. common: sort every match if there are not too many (estimated from how far the sample got
         # through the table), else scan on in tie order, where a page of them is bound to come soon
         table_blocks = self._table_blocks()
         estimate = PG_SAMPLE * table_blocks / max(1, max(r[4] for r in sample) + 1)
@@ -638,16 +653,31 @@ class _PostgresStreams(_Streams):
             case = case.replace("CASE ", f"CASE WHEN NOT (TRUE{kinds.replace('se.', 'v.')}) THEN 0 ", 1)
         self._prefetched_budget = budget = max(PG_SCAN_BUDGET, n * 20)
         in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :budget"
+        # the covering conditions first (one or two LIKEs a row), the tiers of the few rows left after
+        covers = []
+        for i, cover in enumerate(dict.fromkeys(self.query.cover(t) for t in wanted)):
+            condition, cparams = self._condition(cover, f"cover{i}_")
+            covers.append(condition)
+            params.update(cparams)
         sql = (
-            f"SELECT y.tier, y.id, y.name_key, y.scanned FROM (SELECT x.*, count(*) OVER () AS scanned, "
+            f"SELECT y.tier, y.id, y.name_key, y.scanned FROM (SELECT x.*, "
             f"row_number() OVER (PARTITION BY x.tier ORDER BY x.k_len, x.k_name, x.id) AS rn FROM ("
-            f"SELECT v.*, {case} AS tier FROM (SELECT * FROM ({self._visible('', in_order)}) v "
-            f"ORDER BY {self._ORDER} LIMIT :budget) v) x) y "
+            f"SELECT v.*, {case} AS tier FROM (SELECT w.*, count(*) OVER () AS scanned FROM (SELECT * FROM "
+            f"({self._visible('', in_order)}) v ORDER BY {self._ORDER} LIMIT :budget) w) v WHERE {' OR '.join(covers)}) x) y "
             "WHERE y.tier > 0 AND y.rn <= :n ORDER BY y.tier DESC, length(y.name_key), (y.name_key COLLATE \"C\"), y.id"
         )
         rows = self._rows(sql, {**params, **kparams, **_visibility_sql(self.scope)[1], "budget": budget, "n": n})
         everything = bool(rows) and rows[0][3] < budget
-        return {tier: ([_Row(r[1], r[2]) for r in rows if r[0] == tier], everything) for tier in wanted}
+        found = {tier: [_Row(r[1], r[2]) for r in rows if r[0] == tier] for tier in wanted}
+        self._prefetched_hits = {tier: len(found_rows) for tier, found_rows in found.items()}
+        return {tier: (found_rows, everything) for tier, found_rows in found.items()}
+
+    def worth_probing(self, found_by_prefetch: int) -> bool:
+        return found_by_prefetch == 0  # matches among the first entries: not a rare term, the probe would fail
+
+    def probe(self, tier: Tier, n: int) -> Batch:
+        """Up to the trigram sample: a rare term is answered, a common one given up at once."""
+        return self.batch(tier, None, n, full=True, give_up=True)
 
     def _bitmap_rows(self, sql: str, params: dict) -> list[tuple]:
         """Rows through the trigram (bitmap) indexes only: with a LIMIT, the planner may otherwise
@@ -715,9 +745,9 @@ def _details(session: Session, ids: list[int]) -> dict[int, tuple[str, int, str,
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 
-def _common(prefetched: dict[Tier, tuple[list[_Row], bool]], query: Query, cover: Tier, need: int) -> bool:
-    """The prefetch already found ``need`` rows in the tiers ``cover`` covers."""
-    return sum(len(prefetched.get(t, ([], False))[0]) for t in query.tiers if query.cover(t) == cover) >= need
+def _found(prefetched: dict[Tier, tuple[list[_Row], bool]], query: Query, cover: Tier) -> int:
+    """How many rows of the tiers ``cover`` covers the prefetch found."""
+    return sum(len(prefetched.get(t, ([], False))[0]) for t in query.tiers if query.cover(t) == cover)
 
 
 def _enough(prefetched: dict[Tier, tuple[list[_Row], bool]], tier: Tier, wanted: int) -> bool:
@@ -728,10 +758,10 @@ def _enough(prefetched: dict[Tier, tuple[list[_Row], bool]], tier: Tier, wanted:
 def _ranked(streams: _Streams, query: Query, need: int) -> list[tuple[Tier, _Row]]:
     """The first ``need`` matches in rank order, reading tier after tier.
 
-    Exact name and name prefix are read directly (cheap and exact on both databases). Before the
-    tiers after them, each covering stream (``Query.cover``) is probed for ``need`` full rows: when
-    it has fewer, those are all the rows of every tier it covers, so a rare term costs one lookup
-    instead of one per tier; a common term fills the probe at once, at next to no cost.
+    Exact name and name prefix are read directly (cheap and exact on both databases). For the tiers
+    after them, what the streams learn cheaply comes first: the prefetch (PostgreSQL: one ordered
+    scan for all of them), then one probe of the stream covering them (``Query.cover``), which
+    answers all its tiers at once when the term is rare. A tier still unanswered is streamed.
     """
     probes: dict[Tier, Batch] = {}
     prefetched: dict[Tier, tuple[list[_Row], bool]] | None = None
@@ -749,21 +779,28 @@ def _ranked(streams: _Streams, query: Query, need: int) -> list[tuple[Tier, _Row
             seen.add(row.id)
             taken.append((tier, row))
 
-    for tier in query.tiers:
+    def first_batch(tier: Tier) -> Batch:
+        nonlocal prefetched
         cover = query.cover(tier)
         if tier in (Tier.EXACT, Tier.PREFIX) or cover == Tier.PREFIX:
-            batch: Batch = streams.batch(tier, None, need, full=False)
-        elif _enough(prefetched := streams.prefetch(query.tiers, need) if prefetched is None else prefetched, tier, need - len(taken)):
-            batch = (prefetched[tier][0], None, True)  # all that is needed, or all there is
-        else:
-            if cover not in probes and prefetched and _common(prefetched, query, cover, need):
-                probes[cover] = ([], None, False)  # it cannot be exhausted: skip the probe
-            if cover not in probes:
+            return streams.batch(tier, None, need, full=False)
+        if prefetched is None:
+            prefetched = streams.prefetch(query.tiers, need)
+        if _enough(prefetched, tier, need - len(taken)):
+            return prefetched[tier][0], None, True  # all that is needed, or all there is
+        if cover not in probes:
+            found = _found(prefetched, query, cover)
+            if found >= need or not streams.worth_probing(found):
+                probes[cover] = ([], None, False)  # it would not be exhausted: skip it
+            else:
                 probes[cover] = streams.probe(cover, need)
-            batch = probes[cover]
-            if not batch[2] and (cover != tier or not batch[0]):
-                batch = streams.batch(tier, None, need, full=tier == Tier.ALL_WORDS)
-        rows, cursor, exhausted = batch
+        rows, cursor, exhausted = probes[cover]
+        if exhausted or (cover == tier and rows):
+            return rows, cursor, exhausted  # all of them (to sort into tiers), or this tier's first ones
+        return streams.batch(tier, None, need, full=tier == Tier.ALL_WORDS)
+
+    for tier in query.tiers:
+        rows, cursor, exhausted = first_batch(tier)
         take(tier, rows)
         while len(taken) < need and not exhausted:
             rows, cursor, exhausted = streams.batch(tier, cursor, max(need - len(taken), 50), full=tier == Tier.ALL_WORDS)
