@@ -389,6 +389,7 @@ class SearchEntry(SQLModel, table=True):
     B-trees on PostgreSQL); see tscrm.core.search.
     """
 
+    __tablename__ = "search_entry"
     __table_args__ = (UniqueConstraint("kind", "ref_id"), Index("ix_searchentry_name_key", "name_key"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=10)  # "client", "lead" or "deal"
