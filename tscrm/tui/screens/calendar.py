@@ -266,13 +266,10 @@ class CalendarScreen(SectionScreen):
 
     async def recompose(self) -> None:
         """After a language switch: the same period and tasks, in the new language."""
-        from tscrm.tui.sections import SECTION_BY_NAME
-        from tscrm.tui.widgets.status_header import StatusHeader
 
         await super().recompose()
         if not self.query(CalendarGrid):
             return  # another switch is rebuilding the screen meanwhile: it finishes the job
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self.query_one(CalendarGrid).focus()
         if self.period is not None:
             self._place(self.period)  # at once, then fresh rows

@@ -42,8 +42,6 @@ from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
 from tscrm.tui.screens.base import SectionScreen
 from tscrm.tui.screens.search import SearchScreen
-from tscrm.tui.sections import SECTION_BY_NAME
-from tscrm.tui.widgets.status_header import StatusHeader
 
 PAGE_SIZE = 50
 DIRECTIONS: tuple[str, ...] = tuple(CALL_DIRECTIONS)
@@ -696,7 +694,6 @@ class CallsScreen(SectionScreen):
     async def recompose(self) -> None:
         """After a language switch: same data, new words, focus back on the list."""
         await super().recompose()
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self._fill_table()
         self._table().focus()
 

@@ -33,9 +33,7 @@ from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
 from tscrm.tui.screens.base import SectionScreen
-from tscrm.tui.sections import SECTION_BY_NAME
 from tscrm.tui.widgets.paged_table import PagedTable, PageRequest, PageRow, PageSource
-from tscrm.tui.widgets.status_header import StatusHeader
 
 TABS: tuple[tuple[str, str], ...] = (("mine", N_("My clients")), ("all", N_("All clients")))
 PRESET_TABS = {"mine": "mine", "all": "all"}
@@ -429,7 +427,6 @@ class ClientsScreen(SectionScreen):
     async def recompose(self) -> None:
         """After a language switch the widgets are new: title them and show the same query again."""
         await super().recompose()
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self._owner_box_shown()
         self._table().focus()
         self._reset()

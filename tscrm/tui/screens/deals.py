@@ -35,9 +35,7 @@ from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
 from tscrm.tui.screens.base import SectionScreen
 from tscrm.tui.screens.search import SearchScreen
-from tscrm.tui.sections import SECTION_BY_NAME
 from tscrm.tui.widgets.kanban import Kanban, KanbanCard, KanbanColumn
-from tscrm.tui.widgets.status_header import StatusHeader
 
 # The pipeline, in order (the keys of DEAL_STATUSES follow tscrm.core.models.DealStatus; a test keeps them equal).
 STAGES: tuple[str, ...] = tuple(DEAL_STATUSES)
@@ -568,7 +566,6 @@ class DealsScreen(SectionScreen):
     async def recompose(self) -> None:
         """After a language switch: same data, new words, focus back on the view."""
         await super().recompose()
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self._fill_table()
         self._focus_pending = True
         self._focus_view()

@@ -115,6 +115,9 @@ class LeadsScreen(SectionScreen):
         super().__init__()
         self.scope = "mine"
 
+    # Textual's own first focus must land where on_mount puts it, or the key bar depends on timing.
+    AUTO_FOCUS = "#leads-table"
+
     def compose_content(self) -> ComposeResult:
         yield Tabs(*[Tab(_(label), id=f"tab-{scope}") for scope, label in TABS], active=f"tab-{self.scope}", id="lead-tabs")
         yield self._make_table()

@@ -411,15 +411,12 @@ class TasksScreen(SectionScreen):
 
     async def recompose(self) -> None:
         """After a language switch the widgets are new: same filters and view, new words, fresh rows."""
-        from tscrm.tui.sections import SECTION_BY_NAME
-        from tscrm.tui.widgets.status_header import StatusHeader
 
         query, _problems = self.list_query()
         self._table_items = None  # the new table is empty
         await super().recompose()
         if not self.query("#filter-type"):
             return  # another switch is rebuilding the screen meanwhile: it finishes the job
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self._set_filters(query)
         self._apply_view()
         self.refresh_data()

@@ -21,8 +21,6 @@ from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
 from tscrm.labels import GROUP_NAMES, label
 from tscrm.tui.screens.base import SectionScreen
-from tscrm.tui.sections import SECTION_BY_NAME
-from tscrm.tui.widgets.status_header import StatusHeader
 
 PRESENCE_REFRESH_S = 15
 # (key, label, width) of the table's columns; None: as wide as the content
@@ -99,7 +97,6 @@ class TeamScreen(SectionScreen):
     async def recompose(self) -> None:
         """After a language switch: same data, new words."""
         await super().recompose()
-        self.query_one(StatusHeader).section_title = _(SECTION_BY_NAME[self.SECTION].label)
         self._fill_table()
         self._table().focus()
 

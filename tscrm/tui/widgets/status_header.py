@@ -16,6 +16,8 @@ class StatusHeader(Static):
     StatusHeader { dock: top; height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
+    # Cards set their own title ("Client · Name"); sections leave it empty and show their label.
+    section_title: reactive[str] = reactive("")
     live_status: reactive[str] = reactive("")
 
     def render(self) -> Text:
@@ -24,7 +26,9 @@ class StatusHeader(Static):
         text.append("tscrm ", style="bold")
         text.append(f"· {ctx.company_name} ", style="bold")
         section = SECTION_BY_NAME.get(getattr(self.screen, "SECTION", ""))
-        if section is not None:  # looked up at each render, so a language switch shows at once
+        if self.section_title:
+            text.append(f"· {self.section_title} ")
+        elif section is not None:  # looked up at each render, so a language switch shows at once
             text.append(f"· {_(section.label)} ")
         text.append(f"· {ctx.actor.name} ({label(GROUP_NAMES, ctx.actor.group)})")
         status = self.live_status or _("no new emails · no calls · dialer idle")
