@@ -39,6 +39,9 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     monkeypatch.setenv("TSCRM_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.delenv("TSCRM_DATABASE_URL", raising=False)
     monkeypatch.delenv("TSCRM_USER", raising=False)
+    # Secrets go to the encrypted store, never to the developer's keyring.
+    monkeypatch.setenv("TSCRM_SECRET_BACKEND", "encrypted")
+    monkeypatch.setenv("TSCRM_SECRET_KEY", "test-key-not-secret")
     set_language("en")
     yield
     set_language("en")
@@ -91,8 +94,9 @@ class PostgresServer:
         assert self.db is not None
         from sqlmodel import SQLModel
 
-        import tscrm.core.models  # noqa: F401
+        from tscrm.core.models import load_all_models
 
+        load_all_models()
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         with self.db.engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

@@ -54,6 +54,22 @@ def do_import(db, actor, path: Path, entity: str = "client", *, overrides: dict 
         return run_import(db, actor, reader, mapping, ImportOptions(entity=entity, **options))
 
 
+def fail_on_flush(monkeypatch, on_call: int) -> None:
+    """The importer's ``on_call``-th write of created records fails, as a full disk would make it."""
+    from tscrm.core.imports import store
+
+    calls = {"n": 0}
+    original = store.ContactStore.flush
+
+    def flaky(self):
+        calls["n"] += 1
+        if calls["n"] == on_call:
+            raise RuntimeError("disk full")
+        original(self)
+
+    monkeypatch.setattr(store.ContactStore, "flush", flaky)
+
+
 def count(db, model, *where) -> int:
     with db.read() as s:
         return len(list(s.exec(select(model).where(*where))))
@@ -224,18 +240,7 @@ def list_batches_of(db, actor):
 
 def test_a_failure_midway_leaves_nothing(db, admin, tmp_path, monkeypatch):
     path = write_csv(tmp_path / "many.csv", "Name,Phone\n" + "".join(f"P{i},+346{i:08d}\n" for i in range(1200)))
-    from tscrm.core.imports import store
-
-    calls = {"n": 0}
-    original = store.ContactStore.flush
-
-    def flaky(self):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("disk full")
-        original(self)
-
-    monkeypatch.setattr(store.ContactStore, "flush", flaky)
+    fail_on_flush(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         do_import(db, admin, path, chunk_size=500)
     assert count(db, Client) == 0 and count(db, SearchEntry) == 0 and count(db, Activity) == 0
@@ -376,6 +381,36 @@ def test_undo_with_force_undoes_edited_records_too(db, admin, tmp_path):
     assert result.deleted == {"client": 1} and result.kept == []
 
 
+def test_undo_removes_the_tags_and_sources_the_batch_created_when_nothing_uses_them(db, admin, tmp_path):
+    with db.write() as s:
+        clients.create_client(s, admin, new_contact("Old", ["+34 600 000 009"], tags=["vip"], source="Web"))
+    path = write_csv(
+        tmp_path / "t.csv",
+        "Name,Phone,Tags,Source\nAna,+34600000001,\"VIP, Feria\",Web\nBea,+34600000002,Nuevo,Fair 2026\nCris,+34600000003,Feria,Radio\n",
+    )
+    report = do_import(db, admin, path, tags=("import-march",))
+    with db.read() as s:
+        assert set(s.exec(select(Tag.name)).all()) == {"vip", "Feria", "Nuevo", "import-march"}
+        assert set(s.exec(select(SourceLabel.name)).all()) == {"Web", "Fair 2026", "Radio"}
+        cris = s.exec(select(Client).where(Client.name == "Cris")).one()
+    with db.write() as s:  # Cris is worked on since: kept, and so are its tags and source
+        clients.update_client(s, admin, cris.id, position="Boss")
+    result = undo_batch(db, admin, report.batch_id)
+    assert result.deleted == {"client": 2} and [k["name"] for k in result.kept] == ["Cris"]
+    assert result.removed_tags == ["Nuevo"] and result.removed_sources == ["Fair 2026"]
+    assert result.as_dict()["removed_tags"] == ["Nuevo"]
+    with db.read() as s:
+        assert set(s.exec(select(Tag.name)).all()) == {"vip", "Feria", "import-march"}  # vip was there before
+        assert set(s.exec(select(SourceLabel.name)).all()) == {"Web", "Radio"}
+        batch = s.get(ImportBatch, report.batch_id)
+        assert batch.undo_report["removed_sources"] == ["Fair 2026"]
+    # a batch that only used labels that were there before removes none of them
+    report2 = do_import(db, admin, write_csv(tmp_path / "u.csv", "Name,Phone,Tags\nDan,+34600000004,vip\n"))
+    assert undo_batch(db, admin, report2.batch_id).removed_tags == []
+    with db.read() as s:
+        assert "vip" in set(s.exec(select(Tag.name)).all())
+
+
 def test_rows_prepared_in_a_second_process_give_the_same_result(db, admin):
     inline = do_import(db, admin, SAMPLES / "espocrm_contacts.csv", dry_run=True, parallel=False)
     forked = do_import(db, admin, SAMPLES / "espocrm_contacts.csv", parallel=True)
@@ -400,3 +435,54 @@ def test_preview_shows_the_first_rows_as_they_will_be_stored(db, admin, tmp_path
     assert shown[0].record.emails == ["ana@x.es"] and shown[0].duplicate_of == existing.id
     assert shown[1].record is None and shown[1].errors[0].column == "Móvil"
     assert count(db, Client) == 1
+
+
+def _index_sql(db) -> list[str]:
+    with db.read() as s:
+        if db.is_sqlite:
+            rows = s.connection().exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        else:
+            rows = s.connection().exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+        return sorted(r[0] for r in rows)
+
+
+def test_a_large_import_builds_the_lookup_indexes_after_the_rows(db, admin, tmp_path, monkeypatch):
+    """Large against the table (threshold lowered here), the import drops the name, number and
+    address indexes and builds them again before the commit: the same indexes afterwards, and the
+    searches and duplicate checks that use them find the new rows; a failure leaves them in place."""
+    from tscrm.core.imports import pipeline
+
+    monkeypatch.setattr(pipeline, "_DEFER_INDEXES_FROM_ROWS", 1)
+    before = _index_sql(db)
+    path = write_csv(
+        tmp_path / "large.csv",
+        "Name,Company,Phone,Email\n" + "".join(f"Zoe{i} Quintana,Acme {i},+3461{i:07d},zoe{i}@acme.test\n" for i in range(3000)),
+    )
+    deferred: list[str] = []
+    original_defer = pipeline.BulkWriter.defer_indexes
+
+    def spy(self, table, keep_leading=()):
+        original_defer(self, table, keep_leading)
+        deferred.extend(self._deferred_indexes)
+
+    monkeypatch.setattr(pipeline.BulkWriter, "defer_indexes", spy)
+    report = do_import(db, admin, path, chunk_size=500)
+    assert report.created == 3000
+    assert _index_sql(db) == before
+    if db.is_sqlite:  # PostgreSQL keeps its indexes: dropping one would lock the table for the whole import
+        assert any("ix_client_name" in sql for sql in deferred) and any("ix_phone_e164" in sql for sql in deferred)
+        assert not any("client_id" in sql.split("(", 1)[1] for sql in deferred if "phone" in sql)
+    else:
+        assert deferred == []
+    with db.read() as s:
+        found = search.search(s, admin, "zoe2999", limit=5)
+        assert [hit.name for hit in found.hits][:1] == ["Zoe2999 Quintana"]
+        assert clients.list_clients(s, admin, limit=1)[0].name == "Zoe0 Quintana"
+    again = do_import(db, admin, path)
+    assert (again.created, again.duplicates) == (0, 3000)
+
+    fail_on_flush(monkeypatch, 3)
+    other = write_csv(tmp_path / "other.csv", "Name,Phone\n" + "".join(f"Other{i},+3462{i:07d}\n" for i in range(3000)))
+    with pytest.raises(RuntimeError):
+        do_import(db, admin, other, chunk_size=500)
+    assert _index_sql(db) == before and count(db, Client) == 3000

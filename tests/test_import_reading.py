@@ -44,6 +44,52 @@ def test_latin1_bytes_that_are_not_cp1252_fall_back_to_latin1():
     assert detect_encoding("x\x81y".encode("latin-1")) == "latin-1"
 
 
+def test_cp1252_with_euro_quotes_and_accented_names(tmp_path):
+    text = "Nom;Prénom;Société;Prix\nDurand;Anaïs;Boulangerie Girard;12 €\nLefèvre;Élodie;Café “Le Zoé” – Évry;5 €\n"
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode("cp1252"))
+    headers, rows, info = peek(path)
+    assert info.encoding == "cp1252" and headers == ["Nom", "Prénom", "Société", "Prix"]
+    assert rows[1].cells == ["Lefèvre", "Élodie", "Café “Le Zoé” – Évry", "5 €"] and rows[1].problem is None
+
+
+def test_latin1_files_read_right(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes("Name;City\nZoë Ångström;Ørsted\nJosé Núñez;Cádiz\n".encode("latin-1"))
+    _headers, rows, info = peek(path)
+    assert info.encoding == "cp1252"  # byte for byte the same letters
+    assert [r.cells for r in rows] == [["Zoë Ångström", "Ørsted"], ["José Núñez", "Cádiz"]]
+    path.write_bytes("Name;Note\nZoë;a\x85b\x81\n".encode("latin-1"))  # 0x81 is not cp1252
+    _headers, rows, info = peek(path)
+    assert info.encoding == "latin-1" and rows[0].cells == ["Zoë", "a\x85b\x81"]
+
+
+def test_a_short_ambiguous_file_is_windows_1252(tmp_path):
+    # charset-normalizer alone reads these 9 bytes as UTF-16; too few letters to leave Windows-1252
+    path = tmp_path / "f.csv"
+    path.write_bytes("Nom\nZoé\n".encode("cp1252"))
+    headers, rows, info = peek(path)
+    assert (info.encoding, headers, rows[0].cells) == ("cp1252", ["Nom"], ["Zoé"])
+
+
+@pytest.mark.parametrize(
+    "text,encoding",
+    [
+        ("Имя;Телефон;Город\nИван Петров;+7 912 345 67 89;Москва\nОльга Смирнова;+7 913 111 22 33;Санкт-Петербург\n", "cp1251"),
+        ("名前,電話,都市\n山田太郎,+81 90 1234 5678,東京\n佐藤花子,+81 80 2345 6789,大阪\n", "cp932"),
+    ],
+)
+def test_other_scripts_are_detected_with_charset_normalizer(tmp_path, text, encoding):
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode(encoding))
+    headers, rows, info = peek(path)
+    assert info.encoding == encoding
+    assert [",".join(headers)] + [",".join(r.cells) for r in rows] == text.replace(";", ",").splitlines()
+    _headers, rows, info = peek(path, encoding="latin-1")  # --encoding wins, even when it is wrong
+    first_name = text.splitlines()[1].replace(";", ",").split(",")[0]
+    assert info.encoding == "iso8859-1" and rows[0].cells[0] == first_name.encode(encoding).decode("latin-1")
+
+
 def test_encoding_override_and_unknown_encoding(tmp_path):
     path = tmp_path / "f.csv"
     path.write_bytes((HEADER + ROW).encode("cp1252"))

@@ -13,6 +13,7 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -242,6 +243,53 @@ def test_entries_follow_edits_tags_deletes_and_conversion(db, admin):
     assert kinds == ["client"]
 
 
+def test_postgres_planner_settings_are_restored_after_trigram_reads(db, admin, monkeypatch):
+    """The trigram reads switch the planner to bitmap scans: the caller's session gets its own back."""
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL planner settings")
+    for i in range(45):  # the first entries in tie order, which the ordered scan reads in vain
+        _client(db, admin, f"Zed {i:02d}")
+    for name in ("Ana María García López", "Juan Carlos García Ortega"):
+        _client(db, admin, name)
+    bitmap_reads = []
+    real = search._PostgresStreams._bitmap_rows
+    monkeypatch.setattr(search._PostgresStreams, "_bitmap_rows", lambda self, sql, params: bitmap_reads.append(sql) or real(self, sql, params))
+    monkeypatch.setattr(search, "PG_SCAN_BUDGET", 2)
+    names = (*search.PG_BITMAP_ONLY, *search.PG_ORDERED_ONLY, "jit", "max_parallel_workers_per_gather")
+    with db.read() as s:
+        s.execute(text("SET LOCAL enable_indexscan = off"))  # one of the caller's own
+        before = [s.execute(text(f"SELECT current_setting('{n}')")).scalar() for n in names]
+        hits = search.search(s, admin, "arci", limit=1).hits
+        after = [s.execute(text(f"SELECT current_setting('{n}')")).scalar() for n in names]
+    assert [h.name for h in hits] == ["Ana María García López"] and bitmap_reads
+    assert after == before
+
+
+def test_postgres_deep_page_scans_to_the_end_in_order_and_restores_bitmap_scans(db, admin, monkeypatch):
+    """A deep page of a common term, read by one ordered scan to the end (bitmap scans off for it):
+    the same page as the brute-force order, and the caller's enable_bitmapscan back afterwards."""
+    if not db.is_postgres:
+        pytest.skip("PostgreSQL planner settings")
+    names = [f"Zed {i:02d} Martin" for i in range(30)] + [f"Al {i:02d} Marta" for i in range(10)]
+    for name in [*names, "Bo 1", "Bo 2", "Bo 3"]:  # the shortest names, first in tie order, do not match
+        _client(db, admin, name)
+    scans: list[str] = []
+    real = search._PostgresStreams._ordered_to_the_end
+    monkeypatch.setattr(search._PostgresStreams, "_ordered_to_the_end", lambda self, *a: scans.append("x") or real(self, *a))
+    monkeypatch.setattr(search, "PG_SCAN_BUDGET", 2)
+    monkeypatch.setattr(search, "PG_PREFETCH_PER_ROW", 0)  # the prefetch sees the first two entries only
+    monkeypatch.setattr(search, "PG_SAMPLE", 3)
+    monkeypatch.setattr(search, "PG_SORT_ALL_MAX", 1)
+    monkeypatch.setattr(search, "PG_BAND_MAX_SHARE", 0.0)
+    with db.read() as s:
+        s.execute(text("SET LOCAL enable_bitmapscan = off"))
+        s.execute(text("SET LOCAL enable_bitmapscan = on"))  # the caller's own value, set in this transaction
+        page = search.search(s, admin, "mart", limit=5, offset=20)
+        assert s.execute(text("SELECT current_setting('enable_bitmapscan')")).scalar() == "on"
+    expected = sorted(names, key=lambda n: (len(n), n.lower()))[20:25]
+    assert [h.name for h in page.hits] == expected and scans
+
+
 def test_sqlite_index_follows_the_entries(sqlite_db):
     """The FTS5 rows are written by triggers: every entry has exactly its rows, in both tables."""
     from tscrm.core.services import company, users
@@ -342,6 +390,9 @@ def test_pages_match_a_brute_force_ranking(db, admin, make_user, monkeypatch):
         for table, rows in maker.rows(person).items():
             tables[table].extend(rows)
     _insert(db, tables, synthetic.TABLE_COLUMNS)
+    if db.is_postgres:
+        with db.write() as s:
+            s.execute(text("ANALYZE search_entry"))  # the table's size, as autovacuum keeps it (read by the estimates)
     with db.read() as s:
         entries = [dict(r._mapping) for r in s.execute(text("SELECT id, kind, ref_id, owner_id, name_key, text, digits FROM search_entry"))]
     # tiny budgets: ordered scans run out, and the trigram fallbacks, estimates and long scans all run
@@ -362,6 +413,10 @@ def test_pages_match_a_brute_force_ranking(db, admin, make_user, monkeypatch):
 
     scopes = [(admin, search.KINDS, lambda e: True), (intern, search.KINDS, own_or_pool), (admin, ("lead",), lambda e: e["kind"] == "lead")]
     for i, query in enumerate(queries):
+        # PostgreSQL: the intern's entries read in one scan, or like everyone's (every other query)
+        monkeypatch.setattr(search, "PG_SCAN_ALL", 10_000 if i % 2 else 8)
+        monkeypatch.setattr(search, "PG_BAND_MAX_SHARE", 1.0 if i // 2 % 2 else 0.0)  # matches read by name length, or not
+        monkeypatch.setattr(search, "PG_BAND_MARGIN", i // 4 % 2)  # (without a margin the length is often too short)
         for actor, kinds, visible in scopes if i % 3 == 0 else scopes[:2]:
             expected = _brute_force(entries, query, visible)
             for limit, offset in ((7, 0), (7, 7), (5, 31), (50, 0)):

@@ -133,7 +133,11 @@ async def test_open_a_call_shows_its_client_and_opens_the_card(db, admin, make_u
     with db.write() as s:
         company = get_company(s)
         company.default_region, company.dial_without_country_code = "ES", True
+    from .fake_backend import FakeBackend
+
+    fake = FakeBackend("sip")
     app = make_app(admin, watch_changes=False)
+    app.phone.backend_factory = lambda session, user: fake
     async with app.run_test(size=SIZE) as pilot:
         await _open_calls(pilot, app)
         app.screen.query_one("#calls-table").move_cursor(row=3)  # the oldest: Lucía's answered call
@@ -145,8 +149,13 @@ async def test_open_a_call_shows_its_client_and_opens_the_card(db, admin, make_u
         assert "Hola, soy Lucía." in str(app.screen.query_one("#call-transcript").render())
         assert "Incoming call · answered" in str(app.screen.query_one("#call-title").render())
 
-        await pilot.press("x")  # call back: until telephony, the number to dial (national: the company dials without +34)
-        await wait_until(pilot, lambda: any("dial 612345678 to call back Lucía García" in n for n in _notices(app)))
+        await wait_until(pilot, lambda: app.phone.status == "ready")
+        await pilot.press("x")  # call back through the phone (national: the company dials without +34)
+        await wait_until(pilot, lambda: any(c[0] == "originate" for c in fake.calls))
+        assert fake.calls[-1][2] == "612345678" and app.phone.call.name == "Lucía García"
+        assert app.phone.call.record[0] == "client"
+        app.phone.call = None
+        app.screen.focus()
 
         await pilot.press("c")
         if _load(CARD_PATHS["client"]) is None:  # the client card is not built yet: the app says so

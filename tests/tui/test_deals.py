@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
@@ -192,7 +193,7 @@ async def test_list_view_sorts_filters_and_pages(db, admin, make_user, make_app,
         assert "responsible: Bob" in str(app.screen.query_one("#deals-bar").render())
         await filter_with(owner=deals_screen.Select.NULL, **{"amount-min": "25", "amount-max": "300"})
         await wait_until(pilot, lambda: _rows(app) == ["Bravo", "Alpha"])
-        tomorrow = (now + timedelta(days=1)).date().isoformat()
+        tomorrow = (now.astimezone(ZoneInfo(admin.timezone)) + timedelta(days=1)).date().isoformat()  # the user's day
         await filter_with(**{"amount-min": "", "amount-max": "", "created-from": tomorrow})
         await wait_until(pilot, lambda: _status_text(app) == "No deals match.")
         # a wrong date is refused in the dialog, naming the field

@@ -94,3 +94,15 @@ async def test_switching_language_rerenders_without_restart(db, admin, make_app)
             assert users.get_user(s, admin.id).language == "es"
     finally:
         set_language("en")
+
+
+async def test_a_change_noticed_while_the_app_closes_is_ignored(db, admin, make_app):
+    """The change watcher may deliver a DataChanged after the screens are gone: no crash on exit."""
+    app = make_app(admin, watch_changes=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.screen.focused is not None)
+        stack = app._screen_stack
+        saved = list(stack)
+        stack.clear()  # as during shutdown, before the message loop stops
+        app.refresh_screens()
+        stack.extend(saved)

@@ -129,7 +129,7 @@ def test_screen_snapshot(snap_compare, snapshot_db, screen, lang):
     keys = SCREENS[screen]
 
     async def run_before(pilot) -> None:
-        await wait_until(pilot, lambda: _loaded(pilot), timeout=15)
+        await wait_until(pilot, lambda: _loaded(pilot) and pilot.app.phone.status != "off", timeout=15)
         for key in keys:
             await pilot.press(key)
             await pilot.pause(0.2)

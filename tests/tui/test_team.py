@@ -61,15 +61,22 @@ async def test_team_shows_who_is_online_from_last_seen(db, admin, make_user, mak
 
 
 async def test_call_a_colleague_in_one_key(db, admin, make_user, make_app):
+    from .fake_backend import FakeBackend
+
     make_user("Intern", name="Bob Online", extension="201")
+    fake = FakeBackend("sip")
     app = make_app(admin, watch_changes=False)
+    app.phone.backend_factory = lambda session, user: fake
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("8")
-        await wait_until(pilot, lambda: len(_rows(app)) == 2)
+        await wait_until(pilot, lambda: len(_rows(app)) == 2 and app.phone.status == "ready")
         table = app.screen.query_one("#team-table")
         table.move_cursor(row=1)
-        await pilot.press("x")
-        assert "Telephony is not connected yet: dial extension 201 to call Bob Online." in _notices(app)
+        await pilot.press("x")  # the colleague's extension rings
+        await wait_until(pilot, lambda: ("originate", "100", "201", "fake-1") in fake.calls)
+        assert app.phone.call.name == "Bob Online"
+        app.phone.call = None
+        table.focus()  # the call widget took the focus
         table.move_cursor(row=0)
         await pilot.press("enter")
         assert "That is you." in _notices(app)

@@ -9,39 +9,10 @@ from rich.text import Text
 
 from tscrm.cli.common import JsonOption, console, fail, get_zone, print_json, reading, user_id_by_email
 from tscrm.cli.labels import TASK_TYPES, label
-from tscrm.i18n import _, current_language
+from tscrm.i18n import _
+from tscrm.present import TASK_MARKERS, day_label, period_title, task_marker  # noqa: F401  (re-exported)
 
-# One symbol per task type, the same in the app and on the command line (keys: tscrm.core.models.TaskType).
-TASK_MARKERS: dict[str, str] = {"task": "•", "call": "☎", "video": "▶", "sms": "✉"}
 MONTH_CELL_LINES = 4  # tasks written in a day of the month grid before "+N more"
-
-
-def task_marker(task_type: object) -> str:
-    return TASK_MARKERS.get(str(getattr(task_type, "value", task_type)), "•")
-
-
-def day_label(day: date, pattern: str = "EEE d MMM") -> str:
-    """A day as the user's language writes it ("Mon 24 Mar", "lun 24 mar")."""
-    from babel.dates import format_date
-
-    return format_date(day, pattern, locale=current_language())
-
-
-def period_title(view: str, first: date, end: date, anchor: date) -> str:
-    """"March 2025", "24 Mar – 30 Mar 2025" or "Sunday 30 March 2025"."""
-    from babel.dates import format_date
-
-    language = current_language()
-    if view == "month":
-        return _upper_first(format_date(anchor, "LLLL y", locale=language))
-    if view == "week":
-        last = end - timedelta(days=1)
-        return f"{format_date(first, 'd MMM', locale=language)} – {format_date(last, 'd MMM y', locale=language)}"
-    return _upper_first(format_date(anchor, "EEEE d MMMM y", locale=language))
-
-
-def _upper_first(value: str) -> str:
-    return value[:1].upper() + value[1:]
 
 
 def show_calendar(

@@ -16,92 +16,25 @@ from tscrm.cli.common import (
     show_time,
     text,
     user_id_by_email,
-    user_names,
 )
 from tscrm.cli.labels import CALL_DIRECTIONS, CALL_OUTCOMES, label
 from tscrm.i18n import _
+from tscrm.present.calls import (  # noqa: F401  (re-exported: they moved there for the TUI too)
+    DIRECTION_ARROWS,
+    call_records,
+    contact_text,
+    duration_text,
+    number_text,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
-
-    from sqlmodel import Session
-
-    from tscrm.core.models import Call
-    from tscrm.core.permissions import Actor
 
 app = typer.Typer(help=_("Calls: the log of inbound, outbound and internal calls."), no_args_is_help=True)
 
 # tscrm.core.models.CallDirection / CallOutcome; a test keeps them equal
 DirectionChoice = Literal["inbound", "outbound", "internal"]
 OutcomeChoice = Literal["answered", "no_answer", "busy", "rejected", "failed"]
-DIRECTION_ARROWS = {"inbound": "←", "outbound": "→", "internal": "↔"}
-
-
-def duration_text(seconds: int) -> str:
-    """Talk time as m:ss (h:mm:ss from an hour on); empty for a call nobody answered."""
-    if seconds <= 0:
-        return ""
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def number_text(number: str, region: str | None) -> str:
-    """A stored number as people read it; extensions and withheld ids stay as the PBX gave them."""
-    from tscrm.core.phones import format_phone
-
-    return format_phone(number, region) if number.startswith("+") else number
-
-
-def _visible_names(session: "Session", actor: "Actor", model: Any, ids: set[int]) -> dict[int, str]:
-    """Names of the clients (or leads) the actor may see; others stay nameless in the log."""
-    if not ids:
-        return {}
-    from sqlmodel import col, select
-
-    rows = session.exec(select(model.id, model.name, model.owner_id).where(col(model.id).in_(ids)))
-    return {row_id: name for row_id, name, owner_id in rows if actor.can_see(owner_id)}
-
-
-def call_records(session: "Session", actor: "Actor", rows: "list[Call]") -> list[dict[str, Any]]:
-    """The calls as plain records (JSON output, tables, the app), with agent and client/lead names."""
-    from tscrm.core.models import Client, Lead
-    from tscrm.core.services.calls import call_duration
-
-    agents = user_names(session, (c.agent_id for c in rows))
-    clients = _visible_names(session, actor, Client, {c.client_id for c in rows if c.client_id is not None})
-    leads = _visible_names(session, actor, Lead, {c.lead_id for c in rows if c.lead_id is not None})
-    return [
-        {
-            "id": c.id,
-            "started_at": c.started_at,
-            "answered_at": c.answered_at,
-            "ended_at": c.ended_at,
-            "direction": c.direction.value,
-            "outcome": c.outcome.value if c.outcome else None,
-            "their_number": c.their_number,
-            "our_number": c.our_number,
-            "agent_id": c.agent_id,
-            "agent": agents.get(c.agent_id) if c.agent_id is not None else None,
-            "client_id": c.client_id,
-            "client": clients.get(c.client_id) if c.client_id is not None else None,
-            "lead_id": c.lead_id,
-            "lead": leads.get(c.lead_id) if c.lead_id is not None else None,
-            "duration": call_duration(c),
-            "recording_ref": c.recording_ref,
-            "transcript": c.transcript,
-        }
-        for c in rows
-    ]
-
-
-def contact_text(record: dict[str, Any]) -> str:
-    """Who was on the line: the client's or lead's name (marked as lead), else nothing."""
-    if record["client"]:
-        return record["client"]
-    if record["lead"]:
-        return _("{name} (lead)").format(name=record["lead"])
-    return ""
 
 
 def _day_end(raw: str | None, tz: str, option: str) -> "datetime | None":
@@ -168,3 +101,83 @@ def list_calls(
             _("yes") if r["recording_ref"] else "",
         )
     console().print(table)
+
+
+# --- sync: back-fill the log from the Zadarma PBX's history -------------------------------------------
+
+
+def _sync_day(raw: str, tz: str, option: str) -> Any:
+    from datetime import date
+
+    parse_day(raw, tz, option)  # the usual message naming the option for a bad date
+    return date.fromisoformat(raw.strip())
+
+
+@app.command("sync")
+def sync_calls(
+    ctx: typer.Context,
+    from_day: Annotated[str, typer.Option("--from", metavar="DATE", help=_("From this day on (YYYY-MM-DD, the PBX's time zone)."))],
+    to_day: Annotated[str, typer.Option("--to", metavar="DATE", help=_("Up to and including this day (YYYY-MM-DD)."))],
+    key: Annotated[str | None, typer.Option("--key", help=_("Zadarma API key (default: the telephony settings, else TSCRM_ZADARMA_KEY)."))] = None,
+    secret: Annotated[str | None, typer.Option("--secret", help=_("Zadarma API secret (default: the telephony settings, else TSCRM_ZADARMA_SECRET)."))] = None,
+    base_url: Annotated[str, typer.Option("--base-url", envvar="TSCRM_ZADARMA_URL", help=_("API address."))] = "https://api.zadarma.com",
+    timezone: Annotated[str | None, typer.Option("--timezone", help=_("Time zone of the PBX account (default: the telephony settings, else the company's)."))] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_("No progress bar."))] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fill the call log from the Zadarma PBX's call history (safe to run again: nothing is logged twice)."""
+    from datetime import datetime, time
+
+    from tscrm.cli.common import fail, print_ok, state_of
+    from tscrm.cli.imports import row_progress
+    from tscrm.core.services.call_sync import SyncReport, check_may_sync, sync_pbx_calls
+    from tscrm.core.services.users import check_timezone
+    from tscrm.telephony.zadarma import (
+        ZadarmaClient,
+        call_from_statistics,
+        iter_pbx_statistics,
+        pbx_timezone,
+        zadarma_credentials,
+    )
+
+    state = state_of(ctx)
+    database = state.database()
+    with database.read() as session:
+        actor = state.actor(session)
+        check_may_sync(actor)
+        zone = check_timezone(timezone) if timezone else pbx_timezone(session)
+        first = _sync_day(from_day, zone, "--from")
+        last = _sync_day(to_day, zone, "--to")
+        if last < first:
+            raise fail(_("--to: {to} is before --from {start}").format(to=last, start=first), "--to")
+        if key and secret:
+            credentials = (key, secret)
+        elif key or secret:
+            raise fail(_("--key and --secret go together"), "--key" if not key else "--secret")
+        else:
+            credentials = zadarma_credentials(session)
+    report = SyncReport()
+    skipped = 0
+    with (
+        ZadarmaClient(*credentials, base_url=base_url) as client,
+        row_progress(_("Reading the PBX's call history"), not quiet and not as_json) as update,
+    ):
+        seen = 0
+        for page, fraction in iter_pbx_statistics(client, datetime.combine(first, time.min), datetime.combine(last, time(23, 59, 59))):
+            rows = [call_from_statistics(item, zone) for item in page]
+            skipped += sum(1 for r in rows if r is None)
+            with database.write() as session:
+                report.add(sync_pbx_calls(session, actor, [r for r in rows if r is not None]))
+            seen += len(page)
+            update(seen, fraction)
+    if as_json:
+        print_json({**report.as_dict(), "skipped": skipped}, actor.timezone)
+        return
+    table = new_table(_("Calls from the PBX, {start} to {end}").format(start=first, end=last), [_("Created"), _("Updated"), _("Unchanged"), _("Errors")])
+    table.add_row(str(report.created), str(report.updated), str(report.unchanged), str(len(report.errors)))
+    console().print(table)
+    for error in report.errors[:20]:
+        console().print(f"{text(error.external_id)}: {text(error.message)}", soft_wrap=True)
+    if skipped:
+        console().print(_("{n} rows without a start time were skipped").format(n=skipped))
+    print_ok(_("Call log up to date"))

@@ -287,3 +287,56 @@ def search_clients(
     console().print(table)
     if result.has_more:
         console().print(_("More results: --page {next}").format(next=page + 1))
+
+
+# --- saved filters ----------------------------------------------------------------------------------
+
+filters_app = typer.Typer(help=_("Saved client filters (a name for tag=vip,owner=me,...): save, list, remove."), no_args_is_help=True)
+app.add_typer(filters_app, name="filters")
+
+
+@filters_app.command("save")
+def save_filter(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help=_("Name to give the filter."))],
+    spec: Annotated[str, typer.Argument(metavar="SPEC", help=_("tag=vip,source=web,owner=me,mine,created_from=2026-01-01,field.KEY=value"))],
+    as_json: JsonOption = False,
+) -> None:
+    """Save a client filter under a name (used by `tscrm dial --filter NAME` and `tscrm sms send --filter NAME`)."""
+    from tscrm.core.services import saved_filters
+
+    with writing(ctx) as (session, actor):
+        saved_filters.save_filter(session, actor, name, spec)
+    if as_json:
+        print_json({"name": name, "spec": spec})
+        return
+    print_ok(_("Filter {name!r} saved.").format(name=name))
+
+
+@filters_app.command("list")
+def list_filters(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Your saved client filters."""
+    from tscrm.core.services import saved_filters
+
+    with reading(ctx) as (session, actor):
+        stored = saved_filters.saved_filters(session, actor)
+    if as_json:
+        print_json([{"name": n, "spec": s} for n, s in stored.items()])
+        return
+    table = new_table(_("Saved filters"), [_("Name"), _("Filter")])
+    for n, s in stored.items():
+        table.add_row(text(n), text(s))
+    console().print(table)
+
+
+@filters_app.command("remove")
+def remove_filter(ctx: typer.Context, name: Annotated[str, typer.Argument(help=_("Name of the filter."))], as_json: JsonOption = False) -> None:
+    """Forget a saved client filter."""
+    from tscrm.core.services import saved_filters
+
+    with writing(ctx) as (session, actor):
+        saved_filters.remove_filter(session, actor, name)
+    if as_json:
+        print_json({"removed": name})
+        return
+    print_ok(_("Filter {name!r} removed.").format(name=name))

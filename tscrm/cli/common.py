@@ -17,11 +17,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -30,6 +29,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from tscrm.core.errors import TscrmError, ValidationError
+from tscrm.present import format_money, get_zone, parse_time, show_time, user_names  # noqa: F401  (re-exported)
 from tscrm.i18n import _, set_language
 
 if TYPE_CHECKING:
@@ -121,7 +121,16 @@ def reading(ctx: typer.Context) -> Iterator[tuple[Session, Actor]]:
 
 
 class CliGroup(TyperGroup):
-    """The root command: turns domain and database errors into a red message and an exit code."""
+    """The root command: turns domain and database errors into a red message and an exit code.
+
+    It also lists the lazily loaded command groups of tscrm.cli.lazy.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from tscrm.cli.lazy import add_lazy_groups
+
+        add_lazy_groups(self)
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -230,45 +239,13 @@ def text(value: Any) -> str:
     return escape(str(value))
 
 
-def format_money(amount: Decimal, currency: str) -> str:
-    from babel.numbers import format_currency
-
-    from tscrm.i18n import current_language
-
-    return format_currency(amount, currency, locale=current_language())
 
 
 # --- times ------------------------------------------------------------------------------------
 
 
-def get_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
-def show_time(value: datetime | None, tz: str) -> str:
-    """A stored UTC time, as the user reads it in their own zone."""
-    if value is None:
-        return ""
-    return value.astimezone(get_zone(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-def parse_time(raw: str | None, tz: str, option: str) -> datetime | None:
-    """A time typed in the user's zone ("2026-12-01 10:00"; a date alone means 00:00) -> UTC."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise fail(
-            _("{option}: {value!r} is not a date and time like 2026-12-01 10:00").format(option=option, value=raw),
-            option,
-        ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=get_zone(tz))
-    return value.astimezone(UTC)
 
 
 def parse_day(raw: str | None, tz: str, option: str) -> datetime | None:
@@ -307,16 +284,6 @@ def user_id_by_email(session: Session, email: str | None) -> int | None:
     return find_user(session, email).id
 
 
-def user_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
-    """Names of the given users, in one query."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    from sqlmodel import col, select
-
-    from tscrm.core.models import User
-
-    return {uid: name for uid, name in session.exec(select(User.id, User.name).where(col(User.id).in_(wanted)))}  # type: ignore[misc]
 
 
 def stdin_is_terminal() -> bool:

@@ -27,8 +27,7 @@ def _language_for_help(argv: list[str]) -> str:
 # Help texts are translated when the command modules are imported, so pick the language first.
 set_language(_language_for_help(sys.argv[1:]))
 
-from tscrm.cli import calendar, calls, clients, dashboard, db, deals, leads, notes, setup, tasks, team  # noqa: E402
-from tscrm.cli import exports, imports  # noqa: E402
+from tscrm.cli import calendar, dashboard, setup  # noqa: E402
 from tscrm.cli.common import CliGroup, CliState, stdin_is_terminal  # noqa: E402
 
 Language = Literal["en", "es", "fr"]  # tscrm.i18n.LANGUAGES; a test keeps the two equal
@@ -46,16 +45,10 @@ app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("dashboard")(dashboard.show_dashboard)
 app.command("calendar")(calendar.show_calendar)
-app.add_typer(clients.app, name="clients")
-app.add_typer(leads.app, name="leads")
-app.add_typer(deals.app, name="deals")
-app.add_typer(tasks.app, name="tasks")
-app.add_typer(notes.app, name="notes")
-app.add_typer(calls.app, name="calls")
-app.add_typer(team.app, name="team")
-app.add_typer(db.app, name="db")
-app.add_typer(imports.app, name="import")
-app.add_typer(exports.app, name="export")
+from tscrm.cli import serve as serve_cli  # noqa: E402  (light: fastapi and uvicorn load only when it runs)
+
+app.command("serve")(serve_cli.serve)
+# The command groups (see tscrm.cli.lazy): each module is imported only when its group runs.
 
 
 def _print_version(value: bool) -> None:
@@ -118,4 +111,7 @@ def interactive_terminal() -> bool:
 
 def run() -> None:
     """Entry point of the ``tscrm`` console script and of ``python -m tscrm``."""
+    from tscrm.cli.fast_help import defer_rich_extras_for_help
+
+    defer_rich_extras_for_help(sys.argv[1:])
     app()

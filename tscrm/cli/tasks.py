@@ -173,3 +173,39 @@ def complete(
         print_json(record, actor.timezone)
     else:
         print_ok(_("Task {id} done: {title}").format(id=task.id, title=task.title))
+
+
+@app.command("remind")
+def remind(
+    ctx: typer.Context,
+    before: Annotated[str, typer.Option("--before", help=_("How long before the due time, e.g. 15m, 1h."))] = "15m",
+    account: Annotated[int | None, typer.Option("--account", metavar="ID", help=_("Send from this mail account; default: the first shared one."))] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Email each assignee whose task is due soon (once per task; for cron or the scheduler)."""
+    from tscrm.cli.common import state_of
+    from tscrm.core.services import mailing
+    from tscrm.core.types import utcnow
+    from tscrm.mail.smtp import open_transport
+
+    lead = mailing.parse_duration(before, "--before")
+    run = mailing.send_reminders(state_of(ctx).database(), utcnow(), lead, open_transport, account_id=account)
+    if as_json:
+        print_json(
+            {
+                "sent": [{"task_id": t, "to": a} for t, a in run.sent],
+                "failed": [{"task_id": t, "error": e} for t, e in run.failed],
+                "skipped": [{"task_id": t, "reason": r} for t, r in run.skipped],
+                "unconfirmed": run.unconfirmed,
+            }
+        )
+    else:
+        print_ok(_("{count} reminders sent.").format(count=len(run.sent)))
+        for task_id, error in run.failed:
+            console().print(text(_("Task {id}: not sent, tried again next time: {error}").format(id=task_id, error=error)))
+        for task_id, reason in run.skipped:
+            console().print(text(_("Task {id}: no reminder: {reason}").format(id=task_id, reason=reason)))
+        for task_id in run.unconfirmed:
+            console().print(text(_("Task {id}: a reminder was being sent when a run stopped; it may not have arrived.").format(id=task_id)))
+    if run.failed:
+        raise typer.Exit(9)

@@ -14,6 +14,7 @@ from tscrm.cli.common import (
     text,
 )
 from tscrm.i18n import _
+from tscrm.present import presence_text  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
     from tscrm.core.services.users import TeamMember
@@ -39,8 +40,6 @@ def member_records(members: "list[TeamMember]") -> list[dict[str, Any]]:
     ]
 
 
-def presence_text(online: bool) -> str:
-    return "● " + _("online") if online else "○ " + _("offline")
 
 
 @app.command("list")

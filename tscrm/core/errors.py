@@ -57,3 +57,35 @@ class SchemaOutOfDate(TscrmError):
 
 class ConfigError(TscrmError):
     exit_code = 7
+
+
+class TelephonyError(TscrmError):
+    """A call or SMS backend failed: unreachable, refused our credentials, or rejected the request."""
+
+    exit_code = 8
+    http_status = 502
+
+
+class TelephonyUnsupported(TelephonyError):
+    """The current call mode cannot do this (e.g. transfer in desk-phone mode); the message says what to do."""
+
+    http_status = 409
+
+
+class MailError(TscrmError):
+    """A mail server refused us or could not be reached; the message names the account and the step."""
+
+    exit_code = 9
+    http_status = 502
+
+
+class TelephonyRateLimited(TelephonyError):
+    """The PBX said "too many requests" (HTTP 429): nothing was done; the same request may succeed later."""
+
+    transient = True
+
+
+class TelephonyUnavailable(TelephonyError):
+    """The PBX could not be reached, timed out or failed on its side (HTTP 5xx): worth trying again later."""
+
+    transient = True

@@ -2,7 +2,9 @@
 
 Rows are read in pages of a few thousand with Core queries (no ORM objects) and written as they
 come, so a million clients export in seconds with flat memory. The records are the ones the
-services' own filters select (and the actor may see).
+services' own filters select (and the actor may see): ``export`` takes a screen's filter as is
+(``ClientFilter``, ``LeadFilter``, ``DealFilter``, ``CallFilter``) or the command line's
+``ExportFilter``, which only builds one of those, so a file holds exactly what a list shows.
 
 The client and lead columns are the ones the importer recognises, so exporting and importing the
 file again gives the same records back (the "tscrm ID" and "Created" columns are informative and
@@ -77,17 +79,91 @@ CALL_COLUMNS = (
 )
 
 
+ServiceFilter = (
+    clients_service.ClientFilter | leads_service.LeadFilter | deals_service.DealFilter | calls_service.CallFilter
+)
+"""A domain service's own filter: what the Clients, Leads, Deals and Calls screens list."""
+
+SERVICE_FILTERS: dict[str, type] = {
+    "clients": clients_service.ClientFilter,
+    "leads": leads_service.LeadFilter,
+    "deals": deals_service.DealFilter,
+    "calls": calls_service.CallFilter,
+}
+
+
 @dataclass
 class ExportFilter:
-    """What to export; empty means everything the actor may see."""
+    """What to export, as the command line says it; empty means everything the actor may see.
 
-    tags: list[str] = field(default_factory=list)  # clients: all of these tags
+    It only builds the services' own filter (``for_kind``): an export applies exactly the conditions a
+    list applies, through the service's ``_filtered``. ``export`` also takes a service filter as is.
+    """
+
+    tags: list[str] = field(default_factory=list)  # clients and leads: all of these tags
     owner_id: int | None = None  # responsible (clients, leads, deals) or agent (calls)
-    source: str | None = None
-    created_from: datetime | None = None
+    source: str | None = None  # clients and leads
+    created_from: datetime | None = None  # calls: started
     created_to: datetime | None = None
-    statuses: tuple[str, ...] = ()  # leads or deals
+    statuses: tuple[str, ...] = ()  # leads or deals; empty: every status
     lead_scope: Literal["mine", "pool", "all"] = "all"
+
+    def for_kind(self, kind: str) -> ServiceFilter:
+        """The service filter of ``kind`` with these conditions."""
+        if kind == "clients":
+            return clients_service.ClientFilter(
+                owner_id=self.owner_id, tags=list(self.tags), source=self.source,
+                created_from=self.created_from, created_to=self.created_to,
+            )
+        if kind == "leads":
+            try:
+                statuses = tuple(LeadStatus(s) for s in self.statuses)
+            except ValueError:
+                raise ValidationError(
+                    _("--status: one of {choices}").format(choices=", ".join(s.value for s in LeadStatus)), "status"
+                ) from None
+            return leads_service.LeadFilter(
+                scope=self.lead_scope, statuses=statuses, source=self.source, owner_id=self.owner_id,
+                tags=tuple(self.tags), created_from=self.created_from, created_to=self.created_to,
+            )
+        if kind == "deals":
+            return deals_service.DealFilter(
+                owner_id=self.owner_id,
+                statuses=tuple(deals_service.parse_status(s) for s in self.statuses),
+                created_from=self.created_from,
+                created_to=self.created_to,
+            )
+        return calls_service.CallFilter(agent_id=self.owner_id, started_from=self.created_from, started_to=self.created_to)
+
+
+def _service_filter(kind: str, filt: ExportFilter | ServiceFilter | None) -> ServiceFilter:
+    if filt is None:
+        filt = ExportFilter()
+    if isinstance(filt, ExportFilter):
+        return filt.for_kind(kind)
+    expected = SERVICE_FILTERS[kind]
+    if not isinstance(filt, expected):
+        raise TypeError(f"export {kind}: filter with a {expected.__name__}, not a {type(filt).__name__}")
+    return filt
+
+
+def selected_ids(session: Session, actor: Actor, kind: str, filt: ExportFilter | ServiceFilter | None = None) -> list[int]:
+    """The ids of the records of ``kind`` that ``filt`` selects and the actor may see, in id order.
+
+    The conditions are the service's own (``_filtered``), so an export holds what the list shows.
+    """
+    if kind not in KINDS:
+        raise ValidationError(_("export: one of {choices}").format(choices=", ".join(KINDS)), "kind")
+    service = _service_filter(kind, filt)
+    if kind == "clients":
+        query = clients_service._filtered(session, actor, service, select(Client.id)).order_by(col(Client.id))  # type: ignore[arg-type]
+    elif kind == "leads":
+        query = leads_service._filtered(actor, service, select(Lead.id)).order_by(col(Lead.id))  # type: ignore[arg-type]
+    elif kind == "deals":
+        query = deals_service._filtered(session, actor, service, select(Deal.id)).order_by(col(Deal.id))  # type: ignore[arg-type]
+    else:
+        query = calls_service._filtered(session, actor, service, select(Call.id)).order_by(col(Call.id))  # type: ignore[arg-type]
+    return list(session.execute(query).scalars())
 
 
 @dataclass
@@ -141,45 +217,12 @@ def _user_emails(session: Session) -> dict[int, str]:
     return dict(session.execute(select(User.id, User.email)).all())
 
 
-def _contact_ids(session: Session, actor: Actor, entity: str, filt: ExportFilter) -> list[int]:
-    if entity == "client":
-        cf = clients_service.ClientFilter(
-            owner_id=filt.owner_id, tags=list(filt.tags), source=filt.source,
-            created_from=filt.created_from, created_to=filt.created_to,
-        )
-        query = clients_service._filtered(session, actor, cf, select(Client.id)).order_by(col(Client.id))
-        return list(session.execute(query).scalars())
-    try:
-        statuses = tuple(LeadStatus(s) for s in filt.statuses) if filt.statuses else tuple(LeadStatus)
-    except ValueError:
-        raise ValidationError(
-            _("--status: one of {choices}").format(choices=", ".join(s.value for s in LeadStatus)), "status"
-        ) from None
-    lf = leads_service.LeadFilter(scope=filt.lead_scope, statuses=statuses, source=filt.source)
-    query = leads_service._filtered(actor, lf, select(Lead.id))
-    if filt.owner_id is not None:
-        query = query.where(Lead.owner_id == filt.owner_id)
-    if filt.created_from is not None:
-        query = query.where(col(Lead.created_at) >= filt.created_from)
-    if filt.created_to is not None:
-        query = query.where(col(Lead.created_at) < filt.created_to)
-    if filt.tags:
-        from tscrm.core.text import fold
-
-        for tag in filt.tags:
-            query = query.where(
-                col(Lead.id).in_(select(LeadTag.lead_id).join(Tag, col(Tag.id) == col(LeadTag.tag_id)).where(Tag.key == fold(tag)))
-            )
-    return list(session.execute(query.order_by(col(Lead.id))).scalars())
-
-
-def _contact_rows(session: Session, actor: Actor, entity: str, filt: ExportFilter, tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
+def _contact_rows(session: Session, entity: str, ids: list[int], tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
     model = Client if entity == "client" else Lead
     owner_col = "client_id" if entity == "client" else "lead_id"
     link = ClientTag if entity == "client" else LeadTag
     definitions: list[CustomField] = custom_fields(session, entity)  # type: ignore[arg-type]
     columns = list(CONTACT_COLUMNS) + (list(LEAD_COLUMNS) if entity == "lead" else []) + [d.label for d in definitions]
-    ids = _contact_ids(session, actor, entity, filt)
     users = _user_emails(session)
     sources = dict(session.execute(select(SourceLabel.id, SourceLabel.name)).all())
 
@@ -239,14 +282,7 @@ def _time(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).isoformat(timespec="seconds") if value else ""
 
 
-def _deal_rows(session: Session, actor: Actor, filt: ExportFilter, tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
-    df = deals_service.DealFilter(
-        owner_id=filt.owner_id,
-        statuses=tuple(deals_service.parse_status(s) for s in filt.statuses),
-        created_from=filt.created_from,
-        created_to=filt.created_to,
-    )
-    ids = list(session.execute(deals_service._filtered(session, actor, df, select(Deal.id)).order_by(col(Deal.id))).scalars())
+def _deal_rows(session: Session, ids: list[int], tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
     users = _user_emails(session)
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -273,9 +309,7 @@ def _deal_rows(session: Session, actor: Actor, filt: ExportFilter, tz: ZoneInfo)
     return list(DEAL_COLUMNS), rows(), len(ids)
 
 
-def _call_rows(session: Session, actor: Actor, filt: ExportFilter, tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
-    cf = calls_service.CallFilter(agent_id=filt.owner_id, started_from=filt.created_from, started_to=filt.created_to)
-    ids = list(session.execute(calls_service._filtered(session, actor, cf, select(Call.id)).order_by(col(Call.id))).scalars())
+def _call_rows(session: Session, ids: list[int], tz: ZoneInfo) -> tuple[list[str], Iterator[dict[str, Any]], int]:
     users = _user_emails(session)
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -410,10 +444,15 @@ def export(
     kind: str,
     fmt: str,
     path: str | os.PathLike[str],
-    filt: ExportFilter | None = None,
+    filt: ExportFilter | ServiceFilter | None = None,
     progress: ProgressCallback | None = None,
 ) -> ExportReport:
-    """Write the records of ``kind`` that ``filt`` selects to ``path`` in ``fmt``."""
+    """Write the records of ``kind`` that ``filt`` selects to ``path`` in ``fmt``.
+
+    ``filt`` is the command line's ``ExportFilter`` or the service filter of ``kind`` as a screen
+    lists with it (``clients.ClientFilter``, ``leads.LeadFilter``, ``deals.DealFilter``,
+    ``calls.CallFilter``); either way the actor sees only what the right to see all allows.
+    """
     actor.require(Right.EXPORT)
     if kind not in KINDS:
         raise ValidationError(_("export: one of {choices}").format(choices=", ".join(KINDS)), "kind")
@@ -421,18 +460,18 @@ def export(
         raise ValidationError(_("--format: one of {choices}").format(choices=", ".join(FORMATS)), "format")
     if fmt == "vcf" and kind not in ("clients", "leads"):
         raise ValidationError(_("--format vcf: only clients and leads are contacts"), "format")
-    filt = filt or ExportFilter()
     started = time.perf_counter()
     tz = ZoneInfo(actor.timezone or "UTC")
     target = Path(path)
     if target.parent and not target.parent.exists():
         raise ValidationError(_("-o: the folder {folder} does not exist").format(folder=target.parent), "output")
+    ids = selected_ids(session, actor, kind, filt)
     if kind in ("clients", "leads"):
-        columns, rows, total = _contact_rows(session, actor, kind[:-1], filt, tz)
+        columns, rows, total = _contact_rows(session, kind[:-1], ids, tz)
     elif kind == "deals":
-        columns, rows, total = _deal_rows(session, actor, filt, tz)
+        columns, rows, total = _deal_rows(session, ids, tz)
     else:
-        columns, rows, total = _call_rows(session, actor, filt, tz)
+        columns, rows, total = _call_rows(session, ids, tz)
 
     def tick(count: int) -> None:
         if progress is not None:

@@ -22,9 +22,15 @@ query ranks all the matches of a common term:
   owner and kind are tokens of the same tables, so an intern's query never walks other people's rows.
 - PostgreSQL: name prefixes are read one name length at a time from a covering B-tree in tie order
   (exact). The other tiers share one index-only scan of the first visible entries in tie order,
-  which answers every tier that has enough matches there. A tier that does not is looked up in the
-  pg_trgm GIN indexes: a capped sample tells a rare term (all its matches, sorted) from a common
-  one (sorted too if the sample's reach through the table predicts few enough, else a longer scan).
+  which answers every tier that has enough matches there (all of them for a user who sees only
+  their own entries and the pool, when those are few enough to be read to the end). A tier that
+  does not is looked up in the pg_trgm GIN indexes: a capped sample tells a rare term (all its
+  matches, sorted) from a common one. The sample being a random share of a common term's matches,
+  its shortest names tell up to which name length (the first key of the tie order) the first page
+  lies: the matches up to that length are read through the trigram bitmap ANDed with a B-tree
+  bitmap of name lengths (migration 0007) and sorted. A very common term (3 % of the entries) is
+  met soon enough by a longer ordered scan. The planner is kept to bitmap scans for trigram reads
+  (``_plan``), switched only when the next statement needs another kind of scan.
 
 Before the tiers after the name prefix, the stream that covers them all (the substring one) is
 probed: if it has fewer matches than the page needs, they are every match of those tiers, and a
@@ -35,6 +41,7 @@ substring tests as the SQL (``tier_of``) wherever a stream may return other rows
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -87,8 +94,18 @@ SQLITE_PROBE_ROWS = 1000
 # PostgreSQL: entries scanned in tie order (index-only) before asking the trigram index, and the
 # number of matches below which the trigram index's answer is sorted instead.
 PG_SCAN_BUDGET = 8000
+# entries the prefetch scans per row wanted (beyond PG_SCAN_BUDGET): for a deep page of a common term,
+# a longer prefetch only delays the scan that goes on to the end anyway (offset 2,000: 20 per row cost
+# 14 ms of a 57 ms page); the rate it finds matches at tells each tier whether to scan further
+PG_PREFETCH_PER_ROW = 4
 PG_SAMPLE = 500  # matches read through the trigram index to tell a rare term from a common one
 PG_SORT_ALL_MAX = 40000  # estimated matches up to which sorting them all beats a long ordered scan
+PG_BAND_MAX_SHARE = 0.03  # share of the entries matching above which an ordered scan beats reading them by length
+PG_BAND_MARGIN = 3  # standard deviations (+1) of sample rows taken beyond the expected share, to be sure
+PG_BITMAP_ONLY = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")  # planner settings for trigram reads
+PG_ORDERED_ONLY = ("enable_bitmapscan",)  # for a scan in tie order that must stop after n matches
+PG_PLANS = {"bitmaps": PG_BITMAP_ONLY, "ordered": PG_ORDERED_ONLY}  # settings turned off for each kind of read
+PG_SCAN_ALL = 40000  # visible entries (a user who sees only their own) up to which one ordered scan reads them all
 
 
 class Tier(IntEnum):
@@ -494,7 +511,8 @@ class _PostgresStreams(_Streams):
     def __init__(self, session: Session, query: Query, scope: _Scope) -> None:
         super().__init__(session, query, scope)
         self._samples: dict[tuple, list[tuple]] = {}
-        self._blocks: int | None = None
+        self._plan_mode: str | None = None  # the PG_PLANS entry in force (None: the session's own settings)
+        self._replaced: list = []  # the values its settings had before
         self._prefetched_budget = 0
         self._prefetched_hits: dict[Tier, int] = {}
 
@@ -502,20 +520,41 @@ class _PostgresStreams(_Streams):
     # the sort key as output columns, so that a UNION ALL of two index scans merges in order
     _SCANNED = 'se.id, se.name_key, se.text, se.digits, se.kind, length(se.name_key) AS k_len, (se.name_key COLLATE "C") AS k_name'
     _ORDER = "v.k_len, v.k_name, v.id"
+    # the table's size as the planner knows it (relpages, reltuples: both -1 or 0 before the first ANALYZE)
+    _SIZE = "(SELECT greatest({}, 1) FROM pg_class WHERE oid = 'search_entry'::regclass)"
 
-    def _condition(self, tier: Tier, name: str = "p") -> tuple[str, dict]:
-        """A tier's stream condition on ``v``, its parameters named after ``name``."""
+    def _condition(self, tier: Tier, name: str = "p", trigrams: bool = False) -> tuple[str, dict]:
+        """A tier's stream condition on ``v``, its parameters named after ``name``.
+
+        ``trigrams``: the same condition as the trigram indexes read it fastest, for a query of
+        several words. "A word starts with w" is "w is in it" for the index (``LIKE '%w%'``), then a
+        plain test of " w" on the rows found (``strpos``, which no index reads): each pattern
+        ``'% w%'`` would add the trigrams "  w" and " w" to the lookup, which are in nearly every
+        row and make a lookup of several words several times slower. A word too short to have
+        trigrams of its own is only tested on the rows found, unless no word is longer. (For one
+        word, those trigrams are what keeps "w inside a word" out of the rows found: kept.)
+        """
         q, words = self.query.key, self.query.words
-        if tier == Tier.NAME_WORD:
-            return f"v.name_key LIKE :{name}", {name: "% " + _like_escape(q) + "%"}
         if tier == Tier.PHONE:
             return f"v.digits LIKE :{name}", {name: "%" + _like_escape(self.query.phone or "") + "%"}
-        if tier == Tier.WORD:
-            return f"v.text LIKE :{name}", {name: "% " + _like_escape(q) + "%"}
         if tier == Tier.SUBSTRING:
             return f"v.text LIKE :{name}", {name: "%" + _like_escape(q) + "%"}
-        conds = {f"{name}{i}": "% " + _like_escape(w) + "%" for i, w in enumerate(words)}
-        return "(" + " AND ".join(f"v.text LIKE :{key}" for key in conds) + ")", conds
+        column, starts = ("v.name_key", (q,)) if tier == Tier.NAME_WORD else ("v.text", (q,) if tier == Tier.WORD else words)
+        own_trigrams = [any(len(part) >= 3 for part in w.split()) for w in starts]  # a run of 3 letters
+        indexed = trigrams and any(own_trigrams) and len(self.query.words) > 1
+        conds, params = [], {}
+        for i, w in enumerate(starts):
+            key = f"{name}{i}"
+            if not indexed:
+                conds.append(f"{column} LIKE :{key}")
+                params[key] = "% " + _like_escape(w) + "%"
+                continue
+            if own_trigrams[i]:
+                conds.append(f"{column} LIKE :{key}")
+                params[key] = "%" + _like_escape(w) + "%"
+            conds.append(f"strpos({column}, :{key}s) > 0")
+            params[f"{key}s"] = " " + w
+        return "(" + " AND ".join(conds) + ")", params
 
     def _after(self, cursor: object) -> tuple[str, dict]:
         if cursor is None:
@@ -560,12 +599,14 @@ class _PostgresStreams(_Streams):
 
     def _all_matches(self, cond: str, where: str, cap: int | None) -> str:
         """Every visible match (found through the trigram indexes) in tie order; at most ``cap``, then
-        in physical order, with the heap block of each (how far through the table the scan got)."""
+        in physical order, with the heap block of each (how far through the table the scan got) and
+        the table's size (blocks, rows)."""
         if cap is None:
             return f"SELECT {self._columns(True)} FROM ({self._visible(where)}) v WHERE {cond} ORDER BY {self._ORDER}"
         block = ", (se.ctid::text::point)[0]::int AS block"
         visible = self._visible(where).replace(f"{self._SCANNED} FROM", f"{self._SCANNED}{block} FROM")
-        return f"SELECT {self._columns(True)}, v.block FROM ({visible}) v WHERE {cond} LIMIT :cap"
+        size = self._SIZE
+        return f"SELECT {self._columns(True)}, v.block, {size.format('relpages')}, {size.format('reltuples')} FROM ({visible}) v WHERE {cond} LIMIT :cap"
 
     def batch(self, tier: Tier, cursor: object, n: int, full: bool, give_up: bool = False) -> Batch:
         if tier == Tier.EXACT:
@@ -573,11 +614,9 @@ class _PostgresStreams(_Streams):
         params: dict = {"n": n, **_visibility_sql(self.scope)[1]}
         if tier == Tier.PREFIX:
             return self._prefix(cursor, n, full, params)
-        cond, cparams = self._condition(tier)
-        kinds, kparams = _kinds_sql(self.scope)
-        cond += kinds.replace("se.", "v.")
-        after, aparams = self._after(cursor)
-        params.update(cparams, **kparams, **aparams)
+        cond, after, sparams = self._stream(tier, cursor)
+        tcond, _after, tparams = self._stream(tier, cursor, trigrams=True)
+        params.update(sparams, **tparams)
         # 1. the first visible entries in tie order (index-only): exact as soon as n of them match
         in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :budget"  # per branch too: merged, not sorted
         ordered = (
@@ -585,41 +624,88 @@ class _PostgresStreams(_Streams):
             f"ORDER BY {self._ORDER} LIMIT :budget) v WHERE {cond} ORDER BY {self._ORDER} LIMIT :n"
         )
         budget = max(PG_SCAN_BUDGET, n * 20)
-        if cursor is not None or budget > self._prefetched_budget:  # else prefetch() found fewer than n there
+        hits = self._prefetched_hits.get(tier, 0) if cursor is None else 0
+        # (else prefetch() found fewer than n there; or at the rate it found them, that far holds too few)
+        if cursor is not None or (budget > self._prefetched_budget and hits * budget >= n * self._prefetched_budget // 2):
             rows = self._rows(ordered, {**params, "budget": budget})
             if len(rows) >= n:
                 return self._batch_of(rows, n, cursor)
-        # 2. some there (the prefetch counted them): scan on in tie order, it stops after n
-        if cursor is None and self._prefetched_hits.get(tier, 0) * 25 >= n:
-            rows = self._rows(ordered, {**params, "budget": budget * 25})
+        # 2. many there (the prefetch counted them): scan on in tie order, about as far again as they
+        # promise n (a sample of the first, shortest names only), or further when they are so many
+        # (a deep page of a common term) that step 4 would do the same after a sample
+        if hits * 4 >= n or (hits * 25 >= n and hits >= PG_BAND_MAX_SHARE * self._prefetched_budget):
+            far = min(budget * 25, 3 * n * self._prefetched_budget // hits) if hits * 4 >= n else budget * 25
+            rows = self._rows(ordered, {**params, "budget": far})
             if len(rows) >= n:
                 return self._batch_of(rows, n, cursor)
-        # 3. few there: the first PG_SAMPLE matches through the trigram index, in physical order
-        key = (tier, repr(cursor))
-        if key not in self._samples:
-            self._samples[key] = self._bitmap_rows(self._all_matches(cond, after, PG_SAMPLE), {**params, "cap": PG_SAMPLE})
-        sample = self._samples[key]
-        if len(sample) < PG_SAMPLE:  # that was all of them: a rare term
-            return self._batch_of(sorted((r[:4] for r in sample), key=lambda r: (len(r[1]), r[1], r[0])), n, cursor)
+        # 3. few there: the first PG_SAMPLE matches through the trigram index, in physical order; if
+        # that was all of them (a rare term), every one in tie order. A word of the name is a word of
+        # the text: when the latter are that few, they hold the former (and the next tier's sample)
+        if tier == Tier.NAME_WORD and cursor is None and Tier.WORD in self.query.tiers and not self._prefetched_hits.get(Tier.WORD):
+            words = self._sample(Tier.WORD, None)
+            if len(words) < PG_SAMPLE:
+                return self._all_of(words, cursor)
+        sample = self._sample(tier, cursor)
+        if len(sample) < PG_SAMPLE:
+            return self._all_of(sample, cursor)
         if give_up:
             return [], cursor, False
-        # 4. common: sort every match if there are not too many (estimated from how far the sample got
-        # through the table), else scan on in tie order, where a page of them is bound to come soon
-        table_blocks = self._table_blocks()
-        estimate = PG_SAMPLE * table_blocks / max(1, max(r[4] for r in sample) + 1)
-        if estimate > PG_SORT_ALL_MAX:
-            rows = self._rows(ordered, {**params, "budget": budget * 50})
+        # 4. common: how many there are, from how far the sample got through the table. Unless they
+        # are so many that an ordered scan soon meets n of them: the sample being a random share of
+        # them, its shortest names tell up to which name length (the first key of the tie order) the
+        # first n are bound to be; all the matches up to that length (trigram bitmap AND length
+        # bitmap), sorted, give the first n if there are n of them
+        estimate = PG_SAMPLE * sample[0][5] / max(1, max(r[4] for r in sample) + 1)
+        expected = n * min(1.0, PG_SAMPLE / estimate)  # sample rows among the first n matches
+        k = int(expected + PG_BAND_MARGIN * (math.sqrt(expected) + 1))
+        if k < len(sample) and estimate < PG_BAND_MAX_SHARE * sample[0][6]:
+            band = sorted(len(r[1]) for r in sample)[k]
+            band = max(band, cursor[0]) if cursor is not None else band  # type: ignore[index]
+            where = f"{after} AND length(se.name_key) <= :band"
+            rows = self._bitmap_rows(self._all_matches(tcond, where, None) + " LIMIT :n", {**params, "band": band})
             if len(rows) >= n:
                 return self._batch_of(rows, n, cursor)
-        return self._batch_of(self._bitmap_rows(self._all_matches(cond, after, None) + " LIMIT :n", params), n, cursor)
+        # else sort every match if there are not too many, or scan on in tie order, where a page
+        # of them is bound to come soon
+        if estimate > PG_SORT_ALL_MAX:
+            rows = self._ordered_to_the_end(cond, after, full, params)
+            if len(rows) >= n:
+                return self._batch_of(rows, n, cursor)
+        return self._batch_of(self._bitmap_rows(self._all_matches(tcond, after, None) + " LIMIT :n", params), n, cursor)
 
-    def _table_blocks(self) -> int:
-        if self._blocks is None:
-            self._blocks = int(
-                self.session.execute(text("SELECT greatest(relpages, 1) FROM pg_class WHERE oid = 'search_entry'::regclass")).scalar()
-                or 1
-            )
-        return self._blocks
+    def _ordered_to_the_end(self, cond: str, after: str, full: bool, params: dict) -> list[tuple]:
+        """The first n matches of ``cond`` in tie order, scanning as far as it takes: the condition
+        is the index-only scan's own filter (no bounding subquery, whose row-by-row hand-over cost a
+        third of the time of a deep page), and bitmap scans are off for it, so the planner cannot
+        trade the scan that stops after n matches for one that reads every match."""
+        where = f"{after} AND {cond.replace('v.', 'se.')}"
+        in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :n"  # per branch too: merged, not sorted
+        sql = f"SELECT {self._columns(full)} FROM ({self._visible(where, in_order)}) v ORDER BY {self._ORDER} LIMIT :n"
+        self._plan("ordered")
+        return super()._rows(sql, params)
+
+    def _stream(self, tier: Tier, cursor: object, trigrams: bool = False) -> tuple[str, str, dict]:
+        """A tier's stream: its condition on ``v`` (``_condition``), the condition on ``se`` of entries
+        after ``cursor``, and their parameters."""
+        cond, params = self._condition(tier, "t" if trigrams else "p", trigrams)
+        kinds, kparams = _kinds_sql(self.scope)
+        after, aparams = self._after(cursor)
+        return cond + kinds.replace("se.", "v."), after, {**params, **kparams, **aparams}
+
+    def _sample(self, tier: Tier, cursor: object) -> list[tuple]:
+        """The first PG_SAMPLE visible matches of a tier's stream after ``cursor`` (kept for the next
+        call): physical order, with their heap block and the table's size (``_all_matches``)."""
+        key = (tier, repr(cursor))
+        if key not in self._samples:
+            cond, after, params = self._stream(tier, cursor, trigrams=True)
+            params.update(_visibility_sql(self.scope)[1], cap=PG_SAMPLE)
+            self._samples[key] = self._bitmap_rows(self._all_matches(cond, after, PG_SAMPLE), params)
+        return self._samples[key]
+
+    @staticmethod
+    def _all_of(sample: list[tuple], cursor: object) -> Batch:
+        rows = sorted((_Row(*r[:4]) for r in sample), key=lambda r: r.order)
+        return rows, (rows[-1].order if rows else cursor), True
 
     def _tier_sql(self, tiers: Sequence[Tier]) -> tuple[str, dict]:
         """``tier_of`` as a SQL CASE over ``v`` (the same plain substring tests)."""
@@ -651,8 +737,15 @@ class _PostgresStreams(_Streams):
         kinds, kparams = _kinds_sql(self.scope)
         if kinds:  # other kinds count as scanned, and match nothing
             case = case.replace("CASE ", f"CASE WHEN NOT (TRUE{kinds.replace('se.', 'v.')}) THEN 0 ", 1)
-        self._prefetched_budget = budget = max(PG_SCAN_BUDGET, n * 20)
+        budget = max(PG_SCAN_BUDGET, n * PG_PREFETCH_PER_ROW)
+        visible = self._visible_count() if self.scope.me is not None else None  # None: too many to count
+        if visible is not None and visible > PG_SCAN_ALL:
+            visible = None
+        if visible is not None:
+            budget = max(budget, visible + 1)  # all of them: every tier answered by this one scan
+        self._prefetched_budget = budget
         in_order = f"ORDER BY {self._ORDER.replace('v.', '')} LIMIT :budget"
+        scanned = ":visible" if visible is not None else f"(SELECT count(*) FROM (SELECT 1 FROM ({self._visible('', in_order)}) c LIMIT :budget) c)"
         # the covering conditions first (one or two LIKEs a row), the tiers of the few rows left after
         covers = []
         for i, cover in enumerate(dict.fromkeys(self.query.cover(t) for t in wanted)):
@@ -662,15 +755,24 @@ class _PostgresStreams(_Streams):
         sql = (
             f"SELECT y.tier, y.id, y.name_key, y.scanned FROM (SELECT x.*, "
             f"row_number() OVER (PARTITION BY x.tier ORDER BY x.k_len, x.k_name, x.id) AS rn FROM ("
-            f"SELECT v.*, {case} AS tier FROM (SELECT w.*, count(*) OVER () AS scanned FROM (SELECT * FROM "
-            f"({self._visible('', in_order)}) v ORDER BY {self._ORDER} LIMIT :budget) w) v WHERE {' OR '.join(covers)}) x) y "
+            f"SELECT v.*, {case} AS tier FROM (SELECT w.*, {scanned} AS scanned FROM "
+            f"(SELECT * FROM ({self._visible('', in_order)}) v ORDER BY {self._ORDER} LIMIT :budget) w) v "
+            f"WHERE {' OR '.join(covers)}) x) y "
             "WHERE y.tier > 0 AND y.rn <= :n ORDER BY y.tier DESC, length(y.name_key), (y.name_key COLLATE \"C\"), y.id"
         )
-        rows = self._rows(sql, {**params, **kparams, **_visibility_sql(self.scope)[1], "budget": budget, "n": n})
-        everything = bool(rows) and rows[0][3] < budget
+        rows = self._rows(sql, {**params, **kparams, **_visibility_sql(self.scope)[1], "budget": budget, "n": n, "visible": visible})
+        everything = (visible is not None and visible < budget) or (bool(rows) and rows[0][3] < budget)
         found = {tier: [_Row(r[1], r[2]) for r in rows if r[0] == tier] for tier in wanted}
         self._prefetched_hits = {tier: len(found_rows) for tier, found_rows in found.items()}
         return {tier: (found_rows, everything) for tier, found_rows in found.items()}
+
+    def _visible_count(self) -> int:
+        """How many entries a restricted scope sees (own entries and pool leads), up to PG_SCAN_ALL + 1."""
+        sql = (
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM search_entry WHERE owner_id = :me LIMIT :cap) o) + "
+            "(SELECT count(*) FROM (SELECT 1 FROM search_entry WHERE owner_id IS NULL AND kind = 'lead' LIMIT :cap) p)"
+        )
+        return int(self._rows(sql, {"me": self.scope.me, "cap": PG_SCAN_ALL + 1})[0][0])
 
     def worth_probing(self, found_by_prefetch: int) -> bool:
         return found_by_prefetch == 0  # matches among the first entries: not a rare term, the probe would fail
@@ -679,11 +781,31 @@ class _PostgresStreams(_Streams):
         """Up to the trigram sample: a rare term is answered, a common one given up at once."""
         return self.batch(tier, None, n, full=True, give_up=True)
 
+    def _rows(self, sql: str, params: dict) -> list[tuple]:
+        self._plan(None)
+        return super()._rows(sql, params)
+
     def _bitmap_rows(self, sql: str, params: dict) -> list[tuple]:
         """Rows through the trigram (bitmap) indexes only: with a LIMIT, the planner may otherwise
         prefer a sequential or ordered scan that stops early in theory and reads everything in fact."""
-        with pg_settings(self.session, {"enable_seqscan": "off", "enable_indexscan": "off", "enable_indexonlyscan": "off"}):
-            return self._rows(sql, params)
+        self._plan("bitmaps")
+        return super()._rows(sql, params)
+
+    def _plan(self, mode: str | None) -> None:
+        """Turn off the planner settings of ``PG_PLANS[mode]`` (None: the session's own again), only
+        when the next statement needs another kind of scan than the last one (each switch is a round
+        trip; ``search`` restores every one of these settings at the end in any case)."""
+        if mode == self._plan_mode:
+            return
+        if self._plan_mode is not None:
+            names = PG_PLANS[self._plan_mode]
+            restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+            self.session.execute(text(f"SELECT {restore}"), {f"v{i}": v for i, v in enumerate(self._replaced)})
+            self._plan_mode, self._replaced = None, []
+        if mode is not None:
+            swap = ", ".join(f"current_setting('{n}'), set_config('{n}', 'off', true)" for n in PG_PLANS[mode])
+            self._replaced = list(self.session.execute(text(f"SELECT {swap}")).one())[::2]
+            self._plan_mode = mode
 
 
 # --- searching ----------------------------------------------------------------------------------
@@ -714,7 +836,7 @@ def search(
     if dialect == "postgresql":
         # no parallel workers, no JIT: for reads this short, starting either costs more than it saves
         # (JIT compiles for ~80 ms as soon as an estimate passes jit_above_cost)
-        with pg_settings(session, {"max_parallel_workers_per_gather": "0", "jit": "off"}):
+        with pg_settings(session, {"max_parallel_workers_per_gather": "0", "jit": "off"}, (*PG_BITMAP_ONLY, *PG_ORDERED_ONLY)):
             ranked = _ranked(streams, parsed, need)
     else:
         ranked = _ranked(streams, parsed, need)
@@ -726,10 +848,13 @@ def search(
 
 
 @contextmanager
-def pg_settings(session: Session, settings: dict[str, str]) -> Iterator[None]:
-    """Planner settings for the statements run inside, restored afterwards (transaction-local)."""
-    names = list(settings)
-    swap = ", ".join(f"current_setting('{n}'), set_config('{n}', '{settings[n]}', true)" for n in names)
+def pg_settings(session: Session, settings: dict[str, str], also_restore: Sequence[str] = ()) -> Iterator[None]:
+    """Planner settings for the statements run inside, restored afterwards (transaction-local), with
+    those of ``also_restore`` that the statements inside may change."""
+    names = [*settings, *also_restore]
+    swap = ", ".join(
+        f"current_setting('{n}'), " + (f"set_config('{n}', '{settings[n]}', true)" if n in settings else "NULL") for n in names
+    )
     row = session.execute(text(f"SELECT {swap}")).one()
     yield  # after an error the transaction is aborted, and its rollback drops these settings anyway
     restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))

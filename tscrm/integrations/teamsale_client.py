@@ -21,7 +21,7 @@ import httpx
 
 from tscrm.core.errors import PermissionDenied, TscrmError
 from tscrm.i18n import _
-from tscrm.integrations.zadarma_signing import authorization, query_string
+from tscrm.integrations.zadarma_signing import signed_request
 
 DEFAULT_BASE_URL = "https://api.zadarma.com"
 PREFIX = "/v1/zcrm"
@@ -88,14 +88,12 @@ class TeamsaleClient:
     def get(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``/v1/zcrm<method>`` with signed parameters; the decoded JSON answer."""
         path = PREFIX + method
-        signed = {**(params or {}), "format": "json"}
-        url = f"{self.base_url}{path}?{query_string(signed)}"
-        headers = {"Authorization": authorization(self.key, self.secret, path, signed)}
+        request = signed_request("GET", self.base_url, path, params, self.key, self.secret)
         for attempt in range(MAX_RETRIES + 1):
             self._throttle()
             self.requests += 1
             try:
-                response = self._http.get(url, headers=headers)
+                response = self._http.get(request.url, headers=request.headers)
             except httpx.HTTPError as exc:
                 raise TeamsaleError(_("Teamsale: cannot reach {url}: {reason}").format(url=self.base_url, reason=exc)) from None
             if response.status_code == 429 and attempt < MAX_RETRIES:

@@ -18,8 +18,14 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
+
+# Where the API key, secret and address come from when the telephony settings hold none.
+KEY_VARIABLE = "TSCRM_ZADARMA_KEY"
+SECRET_VARIABLE = "TSCRM_ZADARMA_SECRET"
+URL_VARIABLE = "TSCRM_ZADARMA_URL"  # another API address (the sandbox, a test server)
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
@@ -76,3 +82,60 @@ def webhook_signature(secret: str, signed_text: str) -> str:
 def signature_matches(expected: str, given: str | None) -> bool:
     """Constant-time comparison of two signatures."""
     return given is not None and hmac.compare_digest(expected.encode("ascii"), given.strip().encode("ascii", "replace"))
+
+
+# The fields whose values, concatenated in this order, a webhook's ``Signature`` signs (Zadarma's SDK,
+# lib/Webhook/*.php; the SMS event from its NotifySms class). See ../shared/reference/zadarma-api.md §1.4.
+WEBHOOK_SIGNED_FIELDS: dict[str, tuple[str, ...]] = {
+    "NOTIFY_START": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_INTERNAL": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_IVR": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_END": ("caller_id", "called_did", "call_start"),
+    "NOTIFY_ANSWER": ("caller_id", "destination", "call_start"),
+    "NOTIFY_OUT_START": ("internal", "destination", "call_start"),
+    "NOTIFY_OUT_END": ("internal", "destination", "call_start"),
+    "NOTIFY_RECORD": ("pbx_call_id", "call_id_with_rec"),
+    "SMS": ("result",),
+}
+
+
+def webhook_signed_text(event: str, fields: Mapping[str, Any]) -> str:
+    """The text a webhook of ``event`` signs (KeyError for an event Zadarma does not sign this way)."""
+    return "".join(str(fields.get(name) or "") for name in WEBHOOK_SIGNED_FIELDS[event])
+
+
+def webhook_event_signature(event: str, fields: Mapping[str, Any], secret: str) -> str:
+    """The ``Signature`` header Zadarma sends with webhook ``event`` carrying ``fields``."""
+    return webhook_signature(secret, webhook_signed_text(event, fields))
+
+
+# --- one signed request, for every client of Zadarma's APIs (PBX and Teamsale) --------------------
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What to put on the wire: GET (and DELETE) carry the parameters in the URL, POST and PUT as a form."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str | None = None
+
+
+def signed_request(
+    http_method: str, base_url: str, method_path: str, params: Mapping[str, Any] | None, key: str, secret: str
+) -> SignedRequest:
+    """Sign ``params`` (plus ``format=json`` unless given) for ``method_path`` and lay them out to send.
+
+    The parameters are sent in exactly the order and encoding that was signed.
+    """
+    verb = http_method.upper()
+    signed = {**(params or {})}
+    signed.setdefault("format", "json")
+    query = query_string(signed)
+    headers = {"Authorization": authorization(key, secret, method_path, signed)}
+    url = base_url.rstrip("/") + method_path
+    if verb in ("GET", "DELETE"):
+        return SignedRequest(verb, f"{url}?{query}" if query else url, headers)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return SignedRequest(verb, url, headers, query)

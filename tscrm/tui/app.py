@@ -68,6 +68,9 @@ def screen_factory(section: str):
     return make
 
 
+PHONE_START_DELAY_S = 0.3
+
+
 class TscrmApp(App):
     TITLE = "tscrm"
     CSS_PATH = "app.tcss"
@@ -76,13 +79,21 @@ class TscrmApp(App):
         *[Binding(s.key, f"section('{s.name}')", s.label, show=False) for s in SECTIONS],
         Binding("slash", "search", N_("Search"), key_display="/"),
         Binding("ctrl+n", "claim_next", N_("Claim next lead")),
+        Binding("ctrl+e", "notifications", N_("Notifications"), show=False),
+        Binding("f2", "toggle_phone", N_("Phone"), priority=True),
         Binding("ctrl+l", "cycle_language", N_("Language"), show=False),
         Binding("ctrl+q", "quit", N_("Quit"), priority=True),
     ]
 
-    def __init__(self, ctx: AppContext, *, watch_changes: bool = True, heartbeat: bool = True) -> None:
+    def __init__(
+        self, ctx: AppContext, *, watch_changes: bool = True, heartbeat: bool = True, telephony: bool = True
+    ) -> None:
+        from tscrm.tui.telephony import Phone
+
         super().__init__()
         self.ctx = ctx
+        self.phone = Phone(self)  # the call widget, the incoming-call pop and the header read it
+        self.telephony = telephony
         self.clock: Callable[[], datetime] | None = None  # tests and snapshots fix "now" here
         self.watch_changes = watch_changes
         self.heartbeat = heartbeat
@@ -96,6 +107,15 @@ class TscrmApp(App):
         if self.heartbeat:
             self.beat()
             self.set_interval(HEARTBEAT_S, self.beat)
+        if self.telephony:
+            # after the first screen is up: reading the settings and starting a backend must not slow it
+            self.set_timer(PHONE_START_DELAY_S, self.phone.start)
+
+    def on_unmount(self) -> None:
+        from tscrm.tui.widgets.dialer_panel import close_dialer
+
+        close_dialer(self)
+        self.phone.close()
 
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def watch_database(self) -> None:
@@ -121,9 +141,12 @@ class TscrmApp(App):
 
     def on_data_changed(self, _message: DataChanged) -> None:
         self.refresh_screens()
+        self.phone.data_changed()
 
     def refresh_screens(self) -> None:
         """The current screen reloads now; the others when they are shown next."""
+        if not self.is_running or not self._screen_stack:
+            return  # a change noticed while the app closes (its screens are gone already)
         current = self.screen
         for screen in self._installed_section_screens():
             if screen is current:
@@ -162,6 +185,24 @@ class TscrmApp(App):
             self.notify(_("There is no card screen for {kind} records yet.").format(kind=_(kind)), severity="warning")
             return
         self.push_screen(cls(record_id))
+
+    def action_toggle_phone(self) -> None:
+        self.phone.toggle_widget()
+
+    def action_notifications(self) -> None:
+        from tscrm.tui.screens.notifications import NotificationCentre
+
+        self.push_screen(NotificationCentre())
+
+    def action_open_import(self, entity: str = "client") -> None:
+        from tscrm.tui.screens.import_screen import ImportScreen
+
+        self.push_screen(ImportScreen(entity))
+
+    def action_import_history(self) -> None:
+        from tscrm.tui.screens.import_history import ImportHistoryScreen
+
+        self.push_screen(ImportHistoryScreen())
 
     def action_search(self) -> None:
         from tscrm.tui.screens.search import SearchScreen
@@ -218,6 +259,15 @@ class TscrmApp(App):
             )
         yield SystemCommand(_("Search"), _("Universal search"), self.action_search)
         yield SystemCommand(_("Claim next lead"), _("Take the oldest unprocessed lead of the pool"), self.action_claim_next)
+        yield SystemCommand(_("Import clients or leads"), _("From a CSV or Excel file (Clients or Leads: i)"), self.action_open_import)
+        yield SystemCommand(_("Import history"), _("Past imports; cancel (undo) one"), self.action_import_history)
+        yield SystemCommand(_("Notifications"), _("New mail (ctrl+e)"), self.action_notifications)
+        yield SystemCommand(_("Phone"), _("Show or hide the call widget (F2)"), self.action_toggle_phone)
+        from tscrm.tui.screens.bulk_sms import sms_commands
+        from tscrm.tui.screens.dialer import dialer_commands
+
+        yield from dialer_commands(self)
+        yield from sms_commands(self)
         for code, name in LANGUAGES.items():
             yield SystemCommand(
                 _("Language: {name}").format(name=name), _("Switch the interface language"), lambda c=code: self.switch_language(c)

@@ -383,6 +383,8 @@ def _run(
     )
     dedupe = Deduper(session, options.entity, options.match)
     if writer is not None:
+        if _large_against_table(reader.info.size, store.highest_existing_id):
+            defer_lookup_indexes(writer, options.entity)
         writer.start_background()
     policy = options.on_duplicate
     stream = RowStream(reader, context, parallel=options.parallel)
@@ -408,6 +410,28 @@ def _run(
     if writer is not None and report.batch_id is not None:
         writer.stop_background()
         finish_batch(writer, report.batch_id, report)
+
+
+# Bytes of a typical contact row in a CSV export (name, company, a phone or two, an email, tags).
+_BYTES_PER_ROW = 90
+_DEFER_INDEXES_FROM_ROWS = 20_000
+
+
+def _large_against_table(file_bytes: int, highest_id: int) -> bool:
+    """Whether the file is large enough, and the table small enough, that the indexes the rows
+    land in at random places are cheaper to build again afterwards (see ``BulkWriter.defer_indexes``)."""
+    rows = file_bytes // _BYTES_PER_ROW
+    return rows >= _DEFER_INDEXES_FROM_ROWS and rows * 2 >= highest_id
+
+
+def defer_lookup_indexes(writer: BulkWriter, entity: str) -> None:
+    """Names, companies, numbers, addresses and search keys arrive in no order: their indexes are
+    built after the rows. The indexes the import itself reads (by owner record) stay, as do those
+    whose keys arrive in order (owner, creation time, the source of the batch)."""
+    writer.defer_indexes(entity, keep_leading=("owner_id", "created_at", "source_id", "external_ref", "status"))
+    writer.defer_indexes("phone", keep_leading=("client_id", "lead_id"))
+    writer.defer_indexes("email", keep_leading=("client_id", "lead_id"))
+    writer.defer_indexes("search_entry", keep_leading=("owner_id", "kind"))
 
 
 def _place(record: Record, store: ContactStore, dedupe: Deduper, policy: str, report: ImportReport, options: ImportOptions) -> None:
@@ -510,6 +534,8 @@ class UndoReport:
     restored: int = 0
     kept: list[dict[str, Any]] = field(default_factory=list)  # records edited since the import
     forced: bool = False
+    removed_tags: list[str] = field(default_factory=list)  # tags the batch created, unused now
+    removed_sources: list[str] = field(default_factory=list)  # source labels the batch created, unused now
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -518,6 +544,8 @@ class UndoReport:
             "restored": self.restored,
             "kept": self.kept,
             "forced": self.forced,
+            "removed_tags": self.removed_tags,
+            "removed_sources": self.removed_sources,
         }
 
 
@@ -556,6 +584,7 @@ def undo_batch(db: Database, actor: Actor, batch_id: int, *, force: bool = False
                 if runs:
                     report.deleted[entity] = _delete_created(session, writer, entity, runs, high_water, force, report)
             writer.finish()
+            _remove_unused_labels(session, batch.options or {}, report)
         except BaseException:
             writer.abandon()
             raise
@@ -566,6 +595,39 @@ def undo_batch(db: Database, actor: Actor, batch_id: int, *, force: bool = False
         session.add(batch)
         mark_changed(session)
     return report
+
+
+def _users_of(table_name: str) -> list[Any]:
+    """Every column of every table that points to ``table_name``'s id (other areas' tables too)."""
+    from tscrm.core.models import load_all_models
+
+    load_all_models()
+    return [
+        fk.parent
+        for table in SQLModel.metadata.tables.values()
+        for fk in table.foreign_keys
+        if fk.column.table.name == table_name
+    ]
+
+
+def _remove_unused_labels(session: Session, options: dict[str, Any], report: UndoReport) -> None:
+    """Delete the tags and source labels the batch created that nothing refers to any more."""
+    for table_name, listed, match_column, out in (
+        ("tag", options.get("created_tags") or [], "key", report.removed_tags),
+        ("source_label", options.get("created_sources") or [], "name", report.removed_sources),
+    ):
+        if not listed:
+            continue
+        table = SQLModel.metadata.tables[table_name]
+        wanted = {int(i): v for i, v in listed}
+        used = [exists().where(c == table.c.id) for c in _users_of(table_name)]
+        query = select(table.c.id, table.c.name, table.c[match_column]).where(table.c.id.in_(wanted))
+        if used:
+            query = query.where(not_(or_(*used)))
+        doomed = [(rid, name) for rid, name, value in session.execute(query) if wanted.get(rid) == value]
+        if doomed:
+            session.execute(delete(table).where(table.c.id.in_([rid for rid, _n in doomed])))
+            out.extend(sorted(name for _i, name in doomed))
 
 
 def _touched_since(model: Any, entity: str, stamp: Any, high_water: int) -> Any:
@@ -690,6 +752,11 @@ def _restore(session: Session, actor: Actor, rec: ImportRecord, high_water: int,
 
 def import_undo_summary(report: UndoReport) -> str:
     deleted = sum(report.deleted.values())
-    return _("Import {id} undone: {deleted} records deleted, {restored} restored, {kept} edited since and kept").format(
+    text = _("Import {id} undone: {deleted} records deleted, {restored} restored, {kept} edited since and kept").format(
         id=report.batch_id, deleted=deleted, restored=report.restored, kept=len(report.kept)
     )
+    if report.removed_tags:
+        text += "; " + _("tags removed: {names}").format(names=", ".join(report.removed_tags))
+    if report.removed_sources:
+        text += "; " + _("sources removed: {names}").format(names=", ".join(report.removed_sources))
+    return text

@@ -1,8 +1,12 @@
 """Reading the rows of a CSV or Excel file, whatever its encoding, delimiter or quirks.
 
-CSV: the encoding is found from a byte-order mark, else UTF-8 if the bytes are valid UTF-8, else
-UTF-16 without a mark (NUL bytes every other byte), else Windows-1252 (Latin-1 when a byte is not
-Windows-1252). The delimiter is the one of ``, ; TAB |`` that splits the header into the most
+CSV: the encoding is found from a byte-order mark, else UTF-16 without a mark (NUL bytes every other
+byte), else UTF-8 if the bytes are valid UTF-8, else the text is single-byte (or a legacy multi-byte
+code page): charset-normalizer names it when the letters it then reads are of another script
+(Cyrillic, Greek, CJK... -- cp1251, cp932), otherwise it is Windows-1252 (Latin-1 when a byte is not
+Windows-1252). Western European text stays Windows-1252 on purpose: on short samples or rare names
+charset-normalizer hesitates between a dozen Latin code pages (cp1250, cp775, mac_iceland...),
+while Windows-1252 is what Excel and the CRMs of this part of the world write. The delimiter is the one of ``, ; TAB |`` that splits the header into the most
 columns while splitting the following rows consistently. ``--encoding`` / ``--delimiter`` override.
 
 Excel ``.xlsx``: read in streaming mode (openpyxl read-only), the first sheet unless one is named.
@@ -19,6 +23,7 @@ import codecs
 import csv
 import io
 import os
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +36,8 @@ from tscrm.i18n import _
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 256 * 1024
+_GUESS_BYTES = 64 * 1024  # what charset-normalizer looks at (it takes ~1 ms per KiB)
+_GUESS_MIN_LETTERS = 8  # fewer non-ASCII letters than this: too little to tell a script apart
 # Long free-text cells (descriptions, notes) are legitimate; the field checks reject oversized values.
 _CSV_FIELD_LIMIT = 8 * 1024 * 1024
 _REPLACEMENT = "\ufffd"
@@ -95,11 +102,40 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    other = other_script_encoding(sample)
+    if other is not None:
+        return other
     try:
         sample.decode("cp1252")
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
+
+
+def other_script_encoding(sample: bytes) -> str | None:
+    """charset-normalizer's encoding for bytes that are not UTF-8, when the text it reads is mostly
+    letters of a script other than Latin (Cyrillic cp1251, Greek, Shift-JIS...); else None."""
+    if len(sample) > _GUESS_BYTES:
+        cut = sample.rfind(b"\n", 0, _GUESS_BYTES)
+        sample = sample[: cut + 1] if cut > 0 else sample[:_GUESS_BYTES]
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(sample).best()
+    except Exception:  # noqa: BLE001 - a guess only: any trouble means "no opinion"
+        return None
+    if best is None or best.encoding.startswith(("utf_16", "utf_32")):  # without NULs: not UTF-16
+        return None
+    letters = [c for c in str(best) if ord(c) > 127 and c.isalpha()]
+    if len(letters) < _GUESS_MIN_LETTERS:
+        return None
+    foreign = sum(1 for c in letters if not unicodedata.name(c, "LATIN").startswith("LATIN"))
+    if foreign < 0.8 * len(letters):
+        return None
+    try:
+        return codecs.lookup(best.encoding).name
+    except LookupError:
+        return None
 
 
 def sniff_delimiter(text: str) -> str:

@@ -122,9 +122,13 @@ class ContactStore:
             key: (tag_id, name) for tag_id, key, name in conn.exec_driver_sql("SELECT id, key, name FROM tag")
         }
         self._sources: dict[str, int] = {name: sid for sid, name in conn.exec_driver_sql("SELECT id, name FROM source_label")}
+        # labels this batch made: undo removes them again when nothing uses them any more
+        self.new_tags: list[tuple[int, str]] = []  # (id, key)
+        self.new_sources: list[tuple[int, str]] = []  # (id, name)
         self._fake_id = 0
         highest = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {entity}").scalar() or 0
-        self.ids = _IdSource(writer, entity, int(highest))
+        self.highest_existing_id = int(highest)
+        self.ids = _IdSource(writer, entity, self.highest_existing_id)
         self._now_value = writer.time(now) if writer else None
 
     # -- labels --------------------------------------------------------------------------------------
@@ -143,6 +147,7 @@ class ContactStore:
             else:
                 rows = self.writer.execute("INSERT INTO tag (name, key) VALUES (?, ?) RETURNING id", (name, key))
                 found = (rows[0][0], name)
+                self.new_tags.append((found[0], key))
             self._tags[key] = found
         return found
 
@@ -155,6 +160,7 @@ class ContactStore:
                 found = self._fake()
             else:
                 found = self.writer.execute("INSERT INTO source_label (name) VALUES (?) RETURNING id", (name,))[0][0]
+                self.new_sources.append((found, name))
             self._sources[name] = found
         return found
 
@@ -275,7 +281,7 @@ class ContactStore:
         """Search entries (ref_id, owner_id, name, name_key, text, digits); the triggers index them."""
         if self.writer is None or not rows:
             return
-        self.writer.insert_staged(
+        self.writer.insert_sorted(
             "search_entry",
             ("kind", "ref_id", "owner_id", "name", "name_key", "text", "digits"),
             [(kind, *row) for row in rows],
@@ -453,6 +459,20 @@ class ContactStore:
         rows.extend(self.undo_rows)
         self.undo_rows = []
         write_undo_rows(writer, rows)
+        if self.batch_id is not None and (self.new_tags or self.new_sources):
+            remember_created_labels(writer, self.batch_id, self.new_tags, self.new_sources)
+            self.new_tags, self.new_sources = [], []
+
+
+def remember_created_labels(writer: BulkWriter, batch_id: int, tags: list[tuple[int, str]], sources: list[tuple[int, str]]) -> None:
+    """Note on the batch the tags (id, key) and source labels (id, name) it created, for undo."""
+    writer.drain()
+    table = SQLModel.metadata.tables["import_batch"]
+    conn = writer.connection
+    options = dict(conn.execute(sa_select(table.c.options).where(table.c.id == batch_id)).scalar() or {})
+    options["created_tags"] = [*options.get("created_tags", []), *([i, k] for i, k in tags)]
+    options["created_sources"] = [*options.get("created_sources", []), *([i, n] for i, n in sources)]
+    conn.execute(table.update().where(table.c.id == batch_id).values(options=options))
 
 
 def write_undo_rows(writer: BulkWriter, rows: Iterable[tuple]) -> None:

@@ -6,8 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import tscrm.core.models  # noqa: F401  (registers the tables)
+from tscrm.core.models import load_all_models
 from tscrm.core.types import StrEnumType
+
+load_all_models()
 
 config = context.config
 target_metadata = SQLModel.metadata

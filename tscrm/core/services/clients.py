@@ -12,7 +12,6 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     tuple_,
@@ -31,7 +30,6 @@ from tscrm.core.models import (
     Email,
     Phone,
     SearchEntry,
-    SourceLabel,
     Tag,
     User,
 )
@@ -190,23 +188,10 @@ SORTS = {
 def _filtered(session: Session, actor: Actor, filt: ClientFilter, query: Select) -> Select:
     if filt.mine or not actor.can(Right.SEE_ALL):
         query = query.where(Client.owner_id == actor.id)
-    if filt.owner_id is not None:
-        query = query.where(Client.owner_id == filt.owner_id)
-    for tag in filt.tags:
-        query = query.where(
-            exists()
-            .where(ClientTag.client_id == Client.id)
-            .where(ClientTag.tag_id == Tag.id)
-            .where(Tag.key == fold(tag))
-        )
-    if filt.source:
-        query = query.where(
-            col(Client.source_id).in_(select(SourceLabel.id).where(SourceLabel.name == filt.source))
-        )
-    if filt.created_from is not None:
-        query = query.where(Client.created_at >= filt.created_from)
-    if filt.created_to is not None:
-        query = query.where(Client.created_at < filt.created_to)
+    query = contacts.filter_contacts(
+        query, "client", owner_id=filt.owner_id, tags=filt.tags, source=filt.source,
+        created_from=filt.created_from, created_to=filt.created_to,
+    )
     for key, value in filt.custom.items():
         query = query.where(Client.custom[key].as_string() == str(value))  # type: ignore[index]
     if filt.ids is not None:

@@ -79,6 +79,15 @@ def setup(
     return company, admin
 
 
+def set_dial_without_country_code(session: Session, actor: Actor, value: bool) -> Company:
+    """"Call without country code": numbers of the company's own country are dialled nationally."""
+    actor.require(Right.MANAGE_TEAM)
+    company = get_company(session)
+    company.dial_without_country_code = bool(value)
+    session.flush()
+    return company
+
+
 def set_rate(session: Session, actor: Actor, currency: str, rate: Decimal | str) -> CurrencyRate:
     """Add or change an extra currency: 1 ``currency`` = ``rate`` base units."""
     actor.require(Right.MANAGE_TEAM)

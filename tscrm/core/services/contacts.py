@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from sqlalchemy import delete
+from sqlalchemy import Select, delete, exists
 from sqlmodel import Session, col, select
 
 from tscrm.core.errors import ValidationError
 from tscrm.core.models import (
+    Client,
     ClientTag,
     CustomField,
     CustomFieldType,
     Email,
+    Lead,
     LeadTag,
     Phone,
     PhoneKind,
@@ -162,6 +165,34 @@ def get_or_create_tags(session: Session, names: list[str]) -> list[Tag]:
         if tag not in tags:
             tags.append(tag)
     return tags
+
+
+def filter_contacts(
+    query: Select,
+    owner: Owner,
+    *,
+    owner_id: int | None = None,
+    tags: Iterable[str] = (),
+    source: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> Select:
+    """The conditions clients and leads are filtered on alike: the responsible, every one of the
+    tags, the source label, and the creation time (half-open: from <= created_at < to)."""
+    model = Client if owner == "client" else Lead
+    link = ClientTag if owner == "client" else LeadTag
+    link_col = link.client_id if owner == "client" else link.lead_id  # type: ignore[attr-defined]
+    if owner_id is not None:
+        query = query.where(model.owner_id == owner_id)
+    for tag in tags:
+        query = query.where(exists().where(link_col == model.id).where(link.tag_id == Tag.id).where(Tag.key == fold(tag)))
+    if source:
+        query = query.where(col(model.source_id).in_(select(SourceLabel.id).where(SourceLabel.name == source)))
+    if created_from is not None:
+        query = query.where(col(model.created_at) >= created_from)
+    if created_to is not None:
+        query = query.where(col(model.created_at) < created_to)
+    return query
 
 
 def tag_names(session: Session, owner: Owner, owner_id: int) -> list[str]:

@@ -8,6 +8,7 @@ lock makes the second UPDATE re-check the condition and match nothing).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import func, tuple_, update
@@ -293,8 +294,12 @@ LeadScope = Literal["mine", "pool", "all"]
 @dataclass
 class LeadFilter:
     scope: LeadScope = "mine"
-    statuses: tuple[LeadStatus, ...] = OPEN_STATUSES
+    statuses: tuple[LeadStatus, ...] = OPEN_STATUSES  # empty: every status
     source: str | None = None
+    owner_id: int | None = None
+    tags: tuple[str, ...] = ()  # all of them
+    created_from: datetime | None = None  # half-open: from <= created_at < to
+    created_to: datetime | None = None
 
 
 def _filtered(actor: Actor, filt: LeadFilter, query):
@@ -305,8 +310,11 @@ def _filtered(actor: Actor, filt: LeadFilter, query):
     elif not actor.can(Right.SEE_ALL):
         query = query.where((Lead.owner_id == actor.id) | col(Lead.owner_id).is_(None))
     if filt.statuses:
-        query = query.where(col(Lead.status).in_([s.value for s in filt.statuses]))
-    return query
+        query = query.where(col(Lead.status).in_([LeadStatus(s).value for s in filt.statuses]))
+    return contacts.filter_contacts(
+        query, "lead", owner_id=filt.owner_id, tags=filt.tags, source=filt.source,
+        created_from=filt.created_from, created_to=filt.created_to,
+    )
 
 
 def list_leads(session: Session, actor: Actor, filt: LeadFilter | None = None, *, limit: int = 50, offset: int = 0) -> list[Lead]:

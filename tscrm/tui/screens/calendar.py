@@ -170,7 +170,7 @@ class CalendarGrid(Vertical, can_focus=True):
         return by_day, by_hour
 
     def compose(self) -> ComposeResult:
-        from tscrm.cli.calendar import day_label
+        from tscrm.present import day_label
 
         period = self.period
         if period is None:
@@ -355,7 +355,7 @@ class CalendarScreen(SectionScreen):
         return dict(self.users).get(self.scope, "?")  # type: ignore[arg-type]
 
     def _title(self) -> None:
-        from tscrm.cli.calendar import period_title
+        from tscrm.present import period_title
 
         if self.cursor is None:
             return
@@ -378,7 +378,7 @@ class CalendarScreen(SectionScreen):
         agenda.display = self.view != "day"
         if self.cursor is None or self.view == "day":
             return
-        from tscrm.cli.calendar import day_label
+        from tscrm.present import day_label
 
         tz = self.tz
         day_items = [i for i in self.items if i.at is not None and i.at.astimezone(tz).date() == self.cursor]

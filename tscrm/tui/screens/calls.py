@@ -4,7 +4,8 @@ Keys: enter opens the call (client or lead, duration, recording, transcript); c 
 its client or lead; p plays the recording (P stops it); x calls back; s goes to the search field
 (a number, or a client's or lead's name; escape or enter comes back to the list); f filters
 (direction, outcome, agent, days, client or lead); d and o cycle the direction and the outcome;
-m shows only my calls; PgDn/PgUp past the last/first row load the next/previous page; r reloads.
+m shows only my calls; PgDn/PgUp past the last/first row load the next/previous page; r reloads;
+e exports the calls the filters and the search select (CSV or Excel).
 
 Calling is not wired yet: until telephony lands, "call back" says which number to dial. The
 recording is fetched into the cache (tscrm.core.recordings) and played by the system's player in a
@@ -24,24 +25,23 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from tscrm.cli.calls import (
+from tscrm.present.calls import (
     DIRECTION_ARROWS,
     call_records,
     contact_text,
     duration_text,
     number_text,
 )
-from tscrm.cli.labels import CALL_DIRECTIONS, CALL_OUTCOMES, label
+from tscrm.labels import CALL_DIRECTIONS, CALL_OUTCOMES, label
 from tscrm.core.errors import TscrmError, ValidationError
 from tscrm.core.recordings import LocalFileSource, RecordingSource
 from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
-from tscrm.tui.screens.base import SectionScreen
-from tscrm.tui.screens.search import SearchScreen
+from tscrm.tui.screens.offset_list import OffsetListScreen, Page, PageTable, read_page
+from tscrm.tui.screens.filter_dialog import FilterDialog, RecordPicker, parse_day
 
 PAGE_SIZE = 50
 DIRECTIONS: tuple[str, ...] = tuple(CALL_DIRECTIONS)
@@ -90,7 +90,7 @@ class CallQuery:
 
     def to_filter(self, tz: str):
         """The core CallFilter: days become half-open UTC bounds of the user's local days."""
-        from tscrm.cli.common import get_zone
+        from tscrm.present import get_zone
         from tscrm.core.services.calls import CallFilter
         from tscrm.core.timeutil import local_midnight
 
@@ -140,21 +140,16 @@ def cycle(values: tuple[str, ...], current: str | None) -> str | None:
     return values[i] if i < len(values) else None
 
 
-@dataclass(frozen=True)
-class Page:
-    rows: list[dict[str, Any]]  # tscrm.cli.calls.call_records
-    total: int
-    offset: int
-
-
 def load_page(session, actor, filt, offset: int, limit: int = PAGE_SIZE) -> Page:
-    """One page of the log, newest first, and the total (never more rows than shown)."""
+    """One page of the log, newest first (rows: tscrm.present.calls.call_records), and the total."""
     from tscrm.core.services import calls
 
-    total = calls.count_calls(session, actor, filt)
-    offset = max(0, min(offset, (max(total - 1, 0) // limit) * limit))
-    rows = calls.list_calls(session, actor, filt, limit=limit, offset=offset)
-    return Page(call_records(session, actor, rows), total, offset)
+    return read_page(
+        offset,
+        limit,
+        lambda: calls.count_calls(session, actor, filt),
+        lambda at: call_records(session, actor, calls.list_calls(session, actor, filt, limit=limit, offset=at)),
+    )
 
 
 def cell(value: str, style: str = "") -> Text:
@@ -163,7 +158,7 @@ def cell(value: str, style: str = "") -> Text:
 
 
 def row_cells(record: dict[str, Any], tz: str, region: str | None) -> tuple[Text, ...]:
-    from tscrm.cli.common import show_time
+    from tscrm.present import show_time
 
     outcome = record["outcome"]
     media = ("▶" if record["recording_ref"] else "") + ("✎" if record["transcript"] else "")
@@ -192,39 +187,11 @@ def open_contact(node, record: dict[str, Any]) -> None:
         node.app.notify(_("This call is not linked to a client or lead."), severity="warning")
 
 
-def callback_number(number: str, region: str | None, without_country_code: bool) -> str:
-    """What to dial to call ``number`` back, with the company's dialling rule."""
-    from phonenumbers import NumberParseException
-
-    from tscrm.core.phones import dial_string
-
-    if not number.startswith("+"):
-        return number  # an extension or a caller id the PBX gave as is
-    try:
-        return dial_string(number, region, without_country_code)
-    except NumberParseException:
-        return number
-
-
 def call_back(app: App, record: dict[str, Any]) -> None:
-    """Until telephony lands: say plainly which number to dial (the company's dialling rule applied)."""
-
-    def tell() -> None:
-        from tscrm.core.services.company import get_company
-
-        ctx = app.ctx  # type: ignore[attr-defined]
-        try:
-            with ctx.db.read() as session:
-                company = get_company(session)
-                dial = callback_number(record["their_number"], company.default_region, company.dial_without_country_code)
-        except TscrmError as exc:
-            app.call_from_thread(app.notify, str(exc), severity="error")
-            return
-        who = contact_text(record) or number_text(record["their_number"], ctx.region)
-        message = _("Telephony is not connected yet: dial {number} to call back {name}.").format(number=dial, name=who)
-        app.call_from_thread(app.notify, message)
-
-    app.run_worker(tell, thread=True, group="call-back", exit_on_error=False)
+    """Call the other side of a logged call back, through the phone (its client or lead linked)."""
+    who = contact_text(record) or number_text(record["their_number"], app.ctx.region)  # type: ignore[attr-defined]
+    link = ("client", record["client_id"]) if record.get("client_id") else ("lead", record["lead_id"]) if record.get("lead_id") else None
+    app.phone.dial(record["their_number"], name=who, record=link)  # type: ignore[attr-defined]
 
 
 class Playback:
@@ -361,7 +328,7 @@ class CallDetailScreen(ModalScreen[None]):
         return title
 
     def _facts(self) -> Text:
-        from tscrm.cli.common import show_time
+        from tscrm.present import show_time
 
         record = self.record
         if record is None:
@@ -427,45 +394,20 @@ class CallDetailScreen(ModalScreen[None]):
 # --- the filter dialog ----------------------------------------------------------------------------
 
 
-class ContactPicker(SearchScreen):
+class ContactPicker(RecordPicker):
     """The universal search, restricted to clients and leads: dismisses with (kind, id) or None."""
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#search-title", Static).update(_("Choose the client or lead: name, company, email, tag or phone"))
+    KINDS = ("client", "lead")
 
-    @work(thread=True, exclusive=True, group="search")
-    def run_search(self, query: str) -> None:
-        from tscrm.core import search
-
-        if len(query.strip()) < 2:
-            self.app.call_from_thread(self._show, query, [])
-            return
-        ctx = self.app.ctx  # type: ignore[attr-defined]
-        with ctx.db.read() as session:
-            page = search.search(session, ctx.actor, query, limit=30, kinds=("client", "lead"))
-        self.app.call_from_thread(self._show, query, page.hits)
+    def heading(self) -> str:
+        return _("Choose the client or lead: name, company, email, tag or phone")
 
 
-def _parse_day(raw: str, field_label: str) -> date | None:
-    if not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValidationError(
-            _("{field}: {value!r} is not a date like 2026-12-01").format(field=field_label, value=raw), field_label
-        ) from None
-
-
-class CallFilterDialog(ModalScreen[CallQuery | None]):
+class CallFilterDialog(FilterDialog):
     """Every filter of the call log in one form. ctrl+s or Enter applies, escape cancels."""
 
     CSS_PATH = "calls.tcss"
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", N_("Cancel")),
-        Binding("ctrl+s", "apply", N_("Apply")),
-    ]
+    USERS_SELECT = "filter-agent"
 
     def __init__(self, query: CallQuery) -> None:
         super().__init__()
@@ -474,7 +416,6 @@ class CallFilterDialog(ModalScreen[CallQuery | None]):
             ("client", query.client_id) if query.client_id is not None else ("lead", query.lead_id) if query.lead_id is not None else None
         )
         self.contact_name = query.contact_name
-        self.users: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -511,32 +452,11 @@ class CallFilterDialog(ModalScreen[CallQuery | None]):
                 yield Button(_("Choose…"), id="filter-contact-pick")
                 yield Button(_("Any"), id="filter-contact-clear")
             yield Static(_("Number or name: type it in the search field above the list (s)."), classes="hint")
-            yield Static("", id="filter-error")
-            with Horizontal(id="filter-buttons"):
-                yield Button(_("Apply"), variant="primary", id="filter-apply")
-                yield Button(_("Clear all"), id="filter-reset")
-                yield Button(_("Cancel"), id="filter-cancel")
+            yield from self.compose_buttons()
 
     def on_mount(self) -> None:
         self.query_one("#filter-direction", Select).focus()
         self.load_users()
-
-    @work(thread=True, exclusive=True, group="call-filter-users")
-    def load_users(self) -> None:
-        from tscrm.core.services import users
-
-        ctx = self.app.ctx  # type: ignore[attr-defined]
-        with ctx.db.read() as session:
-            people = [(u.name, u.id) for u in users.list_users(session, active_only=False)]
-        self.app.call_from_thread(self._show_users, people)
-
-    def _show_users(self, people: list[tuple[str, int]]) -> None:
-        self.users = people
-        select = self.query_one("#filter-agent", Select)
-        current = select.value
-        select.set_options(people)
-        if current is not Select.NULL and any(uid == current for _name, uid in people):
-            select.value = current
 
     def _contact_text(self) -> str:
         if self.contact is None:
@@ -577,31 +497,16 @@ class CallFilterDialog(ModalScreen[CallQuery | None]):
         self.contact, self.contact_name = None, ""
         self.query_one("#filter-contact-name", Static).update(self._contact_text())
 
-    @on(Button.Pressed, "#filter-reset")
-    def _reset(self) -> None:
-        self.dismiss(CallQuery(search=self.initial.search))
-
-    @on(Button.Pressed, "#filter-cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#filter-apply")
-    @on(Input.Submitted)
-    def action_apply(self) -> None:
-        try:
-            query = self._read()
-        except TscrmError as exc:
-            self.query_one("#filter-error", Static).update(str(exc))
-            return
-        self.dismiss(query)
+    def cleared(self) -> CallQuery:
+        return CallQuery(search=self.initial.search)
 
     def _read(self) -> CallQuery:
         direction = self.query_one("#filter-direction", Select).value
         outcome = self.query_one("#filter-outcome", Select).value
         agent = self.query_one("#filter-agent", Select).value
         agent_id = None if agent is Select.NULL else int(agent)  # type: ignore[arg-type]
-        day_from = _parse_day(self.query_one("#filter-from", Input).value, _("From"))
-        day_to = _parse_day(self.query_one("#filter-to", Input).value, _("To"))
+        day_from = parse_day(self.query_one("#filter-from", Input).value, _("From"))
+        day_to = parse_day(self.query_one("#filter-to", Input).value, _("To"))
         if day_from and day_to and day_to < day_from:
             raise ValidationError(_("To: {to} is before From: {start}").format(to=day_to, start=day_from), "to")
         kind, record_id = self.contact if self.contact is not None else (None, None)
@@ -622,27 +527,6 @@ class CallFilterDialog(ModalScreen[CallQuery | None]):
 # --- the list -----------------------------------------------------------------------------------
 
 
-class CallsTable(DataTable):
-    """PgDn on the last row (PgUp on the first) asks for the next (previous) page."""
-
-    class PageRequested(Message):
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def action_page_down(self) -> None:
-        if not self.row_count or self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageRequested(1))
-        else:
-            super().action_page_down()
-
-    def action_page_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.PageRequested(-1))
-        else:
-            super().action_page_up()
-
-
 @dataclass
 class _View:
     """What is asked of the database: the query and the page."""
@@ -651,8 +535,9 @@ class _View:
     offset: int = 0
 
 
-class CallsScreen(SectionScreen):
+class CallsScreen(OffsetListScreen):
     SECTION = "calls"
+    TABLE_ID = "calls-table"
     CSS_PATH = "calls.tcss"
     BINDINGS = [
         Binding("enter", "open", N_("Open"), show=False),
@@ -667,6 +552,8 @@ class CallsScreen(SectionScreen):
         Binding("m", "toggle_mine", N_("Only mine")),
         Binding("escape", "focus_list", show=False),
         Binding("r", "reload", N_("Refresh"), show=False),
+        Binding("D", "open_dialer", N_("Dialer"), key_display="D", show=False),
+        Binding("e", "export", N_("Export"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -680,7 +567,7 @@ class CallsScreen(SectionScreen):
         with Horizontal(id="calls-top"):
             yield Input(self.view.query.search, placeholder=_("Search by number or name (s)…"), id="calls-search")
             yield Static(self._bar_text(), id="calls-bar")
-        yield CallsTable(id="calls-table", cursor_type="row", zebra_stripes=True)
+        yield PageTable(id="calls-table", cursor_type="row", zebra_stripes=True)
         yield Static(self._status_text(), id="calls-status")
 
     def on_mount(self) -> None:
@@ -696,9 +583,6 @@ class CallsScreen(SectionScreen):
         await super().recompose()
         self._fill_table()
         self._table().focus()
-
-    def _table(self) -> CallsTable:
-        return self.query_one("#calls-table", CallsTable)
 
     def _bar_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -723,20 +607,14 @@ class CallsScreen(SectionScreen):
         self.query_one("#calls-bar", Static).update(self._bar_text())
         self.query_one("#calls-status", Static).update(self._status_text())
 
-    def _fill_table(self) -> None:
-        table = self._table()
-        keep = self._selected_id()
-        table.clear(columns=True)
-        for key, name, width in COLUMNS:
-            table.add_column(_(name), key=key, width=width)
-        if self.page is None:
-            return
-        tz, region = self.ctx.actor.timezone, self.ctx.region
-        for record in self.page.rows:
-            table.add_row(*row_cells(record, tz, region), key=str(record["id"]))
-        index = next((i for i, r in enumerate(self.page.rows) if r["id"] == keep), None)
-        if index is not None:
-            table.move_cursor(row=index, animate=False)
+    def page_size(self) -> int:
+        return PAGE_SIZE
+
+    def list_columns(self) -> list[tuple[str, str, int]]:
+        return [(key, _(name), width) for key, name, width in COLUMNS]
+
+    def list_cells(self, record: dict[str, Any]) -> tuple[Text, ...]:
+        return row_cells(record, self.ctx.actor.timezone, self.ctx.region)
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -753,14 +631,6 @@ class CallsScreen(SectionScreen):
             self.app.call_from_thread(self._failed, view, str(exc))
             return
         self.app.call_from_thread(self._show_page, view, page)
-
-    def _show_page(self, view: _View, page: Page) -> None:
-        if view != self.view:
-            return  # the filters changed meanwhile: a newer load is coming
-        self.page = page
-        self.view.offset = page.offset
-        self._fill_table()
-        self._update_texts()
 
     def _failed(self, view: _View, message: str) -> None:
         if view == self.view:
@@ -783,13 +653,6 @@ class CallsScreen(SectionScreen):
             self._change_query(agent_id=None, agent_name="")
 
     # -- the selected call ----------------------------------------------------------------------
-
-    def _selected_id(self) -> int | None:
-        table = self._table()
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return int(key.value) if key.value else None
 
     def _selected(self) -> dict[str, Any] | None:
         call_id = self._selected_id()
@@ -862,14 +725,16 @@ class CallsScreen(SectionScreen):
         else:
             self._change_query(agent_id=me.id, agent_name=me.name)
 
+    def action_open_dialer(self) -> None:
+        from tscrm.tui.screens.dialer import open_dialer
+
+        open_dialer(self.app)
+
     def action_reload(self) -> None:
         self.refresh_data()
 
-    @on(CallsTable.PageRequested)
-    def _page(self, event: CallsTable.PageRequested) -> None:
-        page = self.page
-        if page is None:
-            return
-        offset = page.offset + event.step * PAGE_SIZE
-        if 0 <= offset < page.total:
-            self._change(offset=offset)
+    def action_export(self) -> None:
+        """The calls of the filters and the search to CSV or Excel (tscrm.tui.screens.export_dialog)."""
+        from tscrm.tui.screens.export_dialog import call_export
+
+        self.app.push_screen(call_export(self))

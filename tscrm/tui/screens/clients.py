@@ -7,7 +7,7 @@ Keys: enter opens the card; n or + adds a client; / searches (typing filters the
 hides the filters; c clears them; m / a: My clients / All clients; s sorts by the next column, S
 reverses; space selects, shift+↑/↓ extend, ctrl+a selects every client matching the filter,
 escape clears the selection; b bulk actions; delete deletes the selection; x call, o note, t task
-for the highlighted client; PageUp/PageDown, Home/End move through the list.
+for the highlighted client; PageUp/PageDown, Home/End move through the list; e exports the list (its tab and filters).
 """
 
 from __future__ import annotations
@@ -50,13 +50,6 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (  # key, label, width: 138 columns 
 SEARCH_LIMIT = 500  # the best matches of a search fill the list
 SEARCH_DELAY_S = 0.15
 FILTER_DELAY_S = 0.3
-NOT_YET: dict[str, str] = {
-    "call_list": N_("Call lists come with the telephony integration, not connected yet: nothing was added."),
-    "sms": N_("Bulk SMS come with the telephony integration, not connected yet: nothing was sent."),
-    "email": N_("Bulk email comes with the mail integration, not connected yet: nothing was sent."),
-}
-
-
 # --- what the list shows ------------------------------------------------------------------------
 
 
@@ -128,7 +121,7 @@ def load_meta(session) -> Meta:
 
 
 def row_cells(record: dict[str, Any], tz: str, region: str | None) -> tuple[str, ...]:
-    from tscrm.cli.common import show_time
+    from tscrm.present import show_time
     from tscrm.core.phones import format_phone
 
     phones, emails = record["phones"], record["emails"]
@@ -152,7 +145,7 @@ class ClientSource:
         self._lock = threading.Lock()
 
     def fetch(self, request: PageRequest) -> list[PageRow]:
-        from tscrm.cli.records import contact_records
+        from tscrm.present.records import contact_records
         from tscrm.core.services.clients import page_clients, page_cursor
 
         position: dict[str, Any] = {
@@ -338,6 +331,8 @@ class ClientsScreen(SectionScreen):
         Binding("x", "call", N_("Call")),
         Binding("o", "note", N_("Note")),
         Binding("t", "task", N_("Task")),
+        Binding("i", "app.open_import('client')", N_("Import"), show=False),
+        Binding("e", "export", N_("Export"), show=False),
         Binding("escape", "escape", N_("Clear selection"), show=False),
     ]
 
@@ -687,14 +682,11 @@ class ClientsScreen(SectionScreen):
             self.post_message(OpenRecord("client", row.key))
 
     def action_call(self) -> None:
-        from tscrm.tui.screens.client_card import call_message
+        from tscrm.tui.widgets.call_widget import dial_record
 
         row = self._current()
-        if row is None:
-            return
-        dial_flag = self.meta.dial_without_country_code if self.meta else False
-        message, severity = call_message(row.data["name"], row.data["phones"], self.ctx.region, dial_flag)
-        self.notify(message, severity=severity, timeout=10)  # type: ignore[arg-type]
+        if row is not None:
+            dial_record(self.app, "client", row.data)
 
     def action_note(self) -> None:
         from tscrm.tui.screens.note_dialog import NoteDialog
@@ -709,6 +701,12 @@ class ClientsScreen(SectionScreen):
         row = self._current()
         if row is not None:
             self.app.push_screen(TaskDialog(client_id=row.key, about=row.data["name"]), self._after_dialog)
+
+    def action_export(self) -> None:
+        """The clients of the tab and its filters to CSV, Excel or vCard (tscrm.tui.screens.export_dialog)."""
+        from tscrm.tui.screens.export_dialog import client_export
+
+        self.app.push_screen(client_export(self))
 
     def action_add(self) -> None:
         from tscrm.tui.widgets.contact_form import ContactForm
@@ -754,9 +752,9 @@ class ClientsScreen(SectionScreen):
         if actor.can(Right.DELETE):
             options.append(("delete", _("Delete")))
         options += [
-            ("call_list", _("Add to call list (with telephony)")),
-            ("sms", _("Send SMS (with telephony)")),
-            ("email", _("Send email (with mail)")),
+            ("call_list", _("Add to call list")),
+            ("sms", _("Send SMS")),
+            ("email", _("Send email")),
         ]
         title = _("Bulk action on {what}").format(what=target.describe())
         self.app.push_screen(ChoiceDialog(title, options, dialog_id="bulk-menu"), lambda choice: self._bulk_chosen(choice, target))
@@ -764,8 +762,20 @@ class ClientsScreen(SectionScreen):
     def _bulk_chosen(self, choice: str | None, target: BulkTarget) -> None:
         if choice is None:
             return
-        if choice in NOT_YET:
-            self.notify(_(NOT_YET[choice]), severity="warning", timeout=8)
+        if choice == "email":  # a mailing (tscrm.tui.screens.mailing_dialog)
+            from tscrm.tui.screens.mailing_dialog import MailingDialog
+
+            self.app.push_screen(MailingDialog(target), lambda done: done and self.app.refresh_screens())
+            return
+        if choice == "call_list":  # a list for the auto-dialer (tscrm.tui.screens.call_list_dialog)
+            from tscrm.tui.screens.call_list_dialog import CallListDialog
+
+            self.app.push_screen(CallListDialog(target=target), lambda done: done and self._table().clear_selection())
+            return
+        if choice == "sms":  # a bulk SMS (tscrm.tui.screens.bulk_sms)
+            from tscrm.tui.screens.bulk_sms import BulkSmsDialog
+
+            self.app.push_screen(BulkSmsDialog(target=target), lambda done: done and self._table().clear_selection())
             return
         tags = self.meta.tags if self.meta else []
         if choice in ("add_tag", "remove_tag"):

@@ -131,6 +131,8 @@ class DashboardScreen(SectionScreen):
         self.app.call_from_thread(self._show, counters, layout)
 
     def _show(self, counters, layout) -> None:
+        if not self.query("#cards"):  # the screen went away while the counters were read (app closing)
+            return
         if layout is not None:
             self._layout_loaded = True
             order = [w for w in layout.get("order", []) if w in SPEC]

@@ -15,17 +15,15 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
+from tscrm.tui.screens.card_base import CardScreen, append_rows
 from tscrm.tui.screens.deals import STAGES, money, move_by, stage_label
-from tscrm.tui.widgets.feed import ActivityFeed
-from tscrm.tui.widgets.key_bar import KeyBar
-from tscrm.tui.widgets.status_header import StatusHeader
 
 FINAL_STAGES = ("won", "cancelled")
 
@@ -42,8 +40,8 @@ class DealCardData:
 
 
 def load_card(session, actor, deal_id: int) -> DealCardData:
-    from tscrm.cli.common import user_names
-    from tscrm.cli.records import deal_records
+    from tscrm.present import user_names
+    from tscrm.present.records import deal_records
     from tscrm.core.services import activity, company, deals
 
     deal = deals.get_deal(session, actor, deal_id)
@@ -124,10 +122,13 @@ class DealEditDialog(ModalScreen[dict[str, str] | None]):
         self.dismiss({k: v for k, v in changes.items() if v.strip() != original[k]})
 
 
-class DealCardScreen(Screen):
+class DealCardScreen(CardScreen):
+    KIND = "deal"
     CSS_PATH = "deal_card.tcss"
+    CARD_TITLE = N_("Deal")
+    NAME_FIELD = "title"
+    RECORD_ACTIONS = frozenset({"open_client", "move", "note", "task", "edit"})
     BINDINGS = [
-        Binding("escape", "close_card", N_("Back")),
         Binding("enter,c", "open_client", N_("Client"), key_display="⏎/c"),
         Binding("shift+left,left_square_bracket", "move(-1)", N_("Previous stage"), key_display="⇧← ["),
         Binding("shift+right,right_square_bracket", "move(1)", N_("Next stage"), key_display="⇧→ ]"),
@@ -138,78 +139,16 @@ class DealCardScreen(Screen):
     ]
 
     def __init__(self, deal_id: int) -> None:
-        super().__init__(id=f"deal-card-{deal_id}")
+        super().__init__(deal_id)
         self.deal_id = deal_id
-        self.stale = False
         self.data: DealCardData | None = None
-        self.error: str | None = None
 
-    @property
-    def ctx(self):
-        return self.app.ctx  # type: ignore[attr-defined]
+    def read(self, session, actor) -> DealCardData:
+        return load_card(session, actor, self.deal_id)
 
-    @property
-    def record(self) -> dict[str, Any] | None:
-        return self.data.record if self.data else None
+    def render_record(self, text: Text, data: DealCardData) -> None:
+        from tscrm.present import show_time
 
-    def compose(self) -> ComposeResult:
-        yield StatusHeader()
-        with Horizontal(id="deal-card"):
-            with VerticalScroll(id="deal-left"):
-                yield Static(self._render_info(), id="deal-info")
-            yield ActivityFeed(id="deal-feed")
-        yield KeyBar()
-
-    def on_mount(self) -> None:
-        self.query_one(StatusHeader).section_title = _("Deal")
-        if self.data is not None:  # recomposed (language switch): show what we have at once
-            self._show(self.data)
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
-        if self.stale:
-            self.stale = False
-            self.refresh_data()
-
-    # -- data -----------------------------------------------------------------------------------
-
-    def refresh_data(self) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, group="deal-card")
-    def load(self) -> None:
-        ctx = self.ctx
-        try:
-            with ctx.db.read() as session:
-                data = load_card(session, ctx.actor, self.deal_id)
-        except TscrmError as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
-            return
-        self.app.call_from_thread(self._show, data)
-
-    def _show(self, data: DealCardData) -> None:
-        self.data, self.error = data, None
-        self.query_one(StatusHeader).section_title = _("Deal") + f" · {data.record['title']}"
-        self.query_one("#deal-info", Static).update(self._render_info())
-        self.query_one(ActivityFeed).show(data.feed, data.authors, self.ctx.actor.timezone)
-        self.refresh_bindings()
-
-    def _show_error(self, message: str) -> None:
-        self.data, self.error = None, message
-        self.query_one("#deal-info", Static).update(self._render_info())
-        self.refresh_bindings()
-
-    def _render_info(self) -> Text:
-        from tscrm.cli.common import show_time
-
-        text = Text()
-        if self.error is not None:
-            text.append(self.error, style="bold red")
-            return text
-        data = self.data
-        if data is None:
-            text.append(_("Loading…"), style="dim")
-            return text
         record, tz = data.record, self.ctx.actor.timezone
         text.append(record["title"] + "\n\n", style="bold")
         text.append(_("Client") + ": ", style="bold")
@@ -229,34 +168,20 @@ class DealCardScreen(Screen):
             (_("Created"), show_time(record["created_at"], tz)),
             (_("Closed"), show_time(record["closed_at"], tz)),
         )
-        for name, value in rows:
-            if value:
-                text.append(f"{name}: ", style="bold")
-                text.append(f"{value}\n")
+        append_rows(text, rows)
         text.append("\n" + _("Pipeline") + "\n", style="bold")
         text.append(pipeline_lines(record["status"]))
-        return text
 
     # -- which keys apply -----------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"open_client", "move", "note", "task", "edit"}:
-            record = self.record
-            if record is None:
-                return None
-            if action == "move":
-                step = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
-                i = STAGES.index(record["status"]) + step
-                return True if 0 <= i < len(STAGES) else None
+    def allowed(self, action: str, parameters: tuple[object, ...], record: dict[str, Any]) -> bool | None:
+        if action == "move":
+            step = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
+            i = STAGES.index(record["status"]) + step
+            return True if 0 <= i < len(STAGES) else None
         return True
 
     # -- actions --------------------------------------------------------------------------------
-
-    def action_close_card(self) -> None:
-        self.app.pop_screen()
-
-    def action_feed_filter(self) -> None:
-        self.query_one(ActivityFeed).cycle_filter()
 
     def action_open_client(self) -> None:
         if self.record is not None:
@@ -298,19 +223,3 @@ class DealCardScreen(Screen):
             return
         self.app.call_from_thread(self.notify, _("Deal saved."))
         self.app.call_from_thread(self.app.refresh_screens)  # type: ignore[attr-defined]
-
-    def action_note(self) -> None:
-        from tscrm.tui.screens.note_dialog import NoteDialog
-
-        if self.record is not None:
-            self.app.push_screen(NoteDialog(deal_id=self.deal_id, about=self.record["title"]), self._after_dialog)
-
-    def action_task(self) -> None:
-        from tscrm.tui.screens.task_dialog import TaskDialog
-
-        if self.record is not None:
-            self.app.push_screen(TaskDialog(deal_id=self.deal_id, about=self.record["title"]), self._after_dialog)
-
-    def _after_dialog(self, result: object) -> None:
-        if result is not None:
-            self.app.refresh_screens()  # type: ignore[attr-defined]

@@ -41,7 +41,7 @@ class DealDialog(ModalScreen[int | None]):
         return self.app.ctx  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
-        from tscrm.cli.labels import DEAL_STATUSES, label
+        from tscrm.labels import DEAL_STATUSES, label
 
         base = self.ctx.base_currency
         title = _("New deal for {name}").format(name=self.about) if self.about else _("New deal")

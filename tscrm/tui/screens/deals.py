@@ -5,7 +5,7 @@ Keys: v switches kanban ↔ list; arrows move between cards (kanban) or rows (li
 the deal card; n or + creates a deal (choose the client, then the deal dialog); f filters
 (responsible, client, status, currency, amount, created/closed between); m only my deals; in the
 list s changes the sort column, S reverses it, PgDn/PgUp past the last/first row load the
-next/previous page; r reloads.
+next/previous page; r reloads; e exports the deals of the whole filter (CSV or Excel).
 
 Column headers show the count and the total in the company's base currency (converted with the
 company's rates); cards show their amount in their own currency. Both views read only what they
@@ -25,16 +25,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from tscrm.cli.labels import DEAL_STATUSES, label
-from tscrm.core.errors import TscrmError, ValidationError
+from tscrm.labels import DEAL_STATUSES, label
+from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
-from tscrm.tui.screens.base import SectionScreen
-from tscrm.tui.screens.search import SearchScreen
+from tscrm.tui.screens.offset_list import OffsetListScreen, Page, PageTable, read_page
+from tscrm.tui.screens.filter_dialog import FilterDialog, RecordPicker, parse_day
 from tscrm.tui.widgets.kanban import Kanban, KanbanCard, KanbanColumn
 
 # The pipeline, in order (the keys of DEAL_STATUSES follow tscrm.core.models.DealStatus; a test keeps them equal).
@@ -65,7 +63,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
 
 def money(amount: Decimal, currency: str) -> str:
     """An amount in the user's language, e.g. "1.234,50 €" (babel)."""
-    from tscrm.cli.common import format_money
+    from tscrm.present import format_money
 
     return format_money(amount, currency)
 
@@ -97,7 +95,7 @@ def move_by(db, actor, deal_id: int, step: int) -> str | None:
 
 
 def local_day(value: datetime | None, tz: str) -> str:
-    from tscrm.cli.common import get_zone
+    from tscrm.present import get_zone
 
     return value.astimezone(get_zone(tz)).strftime("%Y-%m-%d") if value else ""
 
@@ -194,15 +192,8 @@ class Board:
     stages: list[Stage]
 
 
-@dataclass
-class Page:
-    rows: list[dict[str, Any]]
-    total: int
-    offset: int
-
-
 def load_board(session, actor, filt, per_column: int | None = None) -> Board:
-    from tscrm.cli.records import deal_records
+    from tscrm.present.records import deal_records
     from tscrm.core.services import company, deals
 
     columns = deals.board(session, actor, filt, per_column=PER_COLUMN if per_column is None else per_column)
@@ -215,14 +206,16 @@ def load_board(session, actor, filt, per_column: int | None = None) -> Board:
 
 
 def load_page(session, actor, filt, sort: str, descending: bool, offset: int, limit: int | None = None) -> Page:
-    from tscrm.cli.records import deal_records
+    from tscrm.present.records import deal_records
     from tscrm.core.services import deals
 
     limit = limit or PAGE_SIZE
-    total = deals.count_deals(session, actor, filt)
-    offset = max(0, min(offset, (max(total - 1, 0) // limit) * limit))  # a shrunk list: show its last page
-    rows = deals.list_deals(session, actor, filt, sort=sort, descending=descending, limit=limit, offset=offset)
-    return Page(deal_records(session, rows), total, offset)
+    return read_page(
+        offset,
+        limit,
+        lambda: deals.count_deals(session, actor, filt),
+        lambda at: deal_records(session, deals.list_deals(session, actor, filt, sort=sort, descending=descending, limit=limit, offset=at)),
+    )
 
 
 # --- building what is shown (in the current language) ----------------------------------------------
@@ -276,35 +269,13 @@ def row_cells(record: dict[str, Any], tz: str) -> tuple[Any, ...]:
 # --- dialogs --------------------------------------------------------------------------------------
 
 
-class ClientPicker(SearchScreen):
+class ClientPicker(RecordPicker):
     """The universal search, restricted to clients: dismisses with ("client", id) or None."""
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#search-title", Static).update(_("Choose the client: name, company, email, tag or phone"))
+    KINDS = ("client",)
 
-    @work(thread=True, exclusive=True, group="search")
-    def run_search(self, query: str) -> None:
-        from tscrm.core import search
-
-        if len(query.strip()) < 2:
-            self.app.call_from_thread(self._show, query, [])
-            return
-        ctx = self.app.ctx  # type: ignore[attr-defined]
-        with ctx.db.read() as session:
-            page = search.search(session, ctx.actor, query, limit=30, kinds=("client",))
-        self.app.call_from_thread(self._show, query, page.hits)
-
-
-def _parse_day(raw: str, field_label: str) -> date | None:
-    if not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValidationError(
-            _("{field}: {value!r} is not a date like 2026-12-01").format(field=field_label, value=raw), field_label
-        ) from None
+    def heading(self) -> str:
+        return _("Choose the client: name, company, email, tag or phone")
 
 
 def _parse_amount(raw: str, field_label: str) -> Decimal | None:
@@ -313,13 +284,10 @@ def _parse_amount(raw: str, field_label: str) -> Decimal | None:
     return parse_amount(raw, field_label) if raw.strip() else None
 
 
-class DealFilterDialog(ModalScreen[DealQuery | None]):
+class DealFilterDialog(FilterDialog):
     """Every filter of the deals screen in one form. ctrl+s or Enter applies, escape cancels."""
 
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", N_("Cancel")),
-        Binding("ctrl+s", "apply", N_("Apply")),
-    ]
+    USERS_SELECT = "filter-owner"
     DEFAULT_CSS = """
     DealFilterDialog { align: center middle; }
     #filter-box { width: 76; max-width: 98%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
@@ -339,7 +307,6 @@ class DealFilterDialog(ModalScreen[DealQuery | None]):
         self.initial = query
         self.client_id = query.client_id
         self.client_name = query.client_name
-        self.users: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
         q = self.initial
@@ -379,32 +346,11 @@ class DealFilterDialog(ModalScreen[DealQuery | None]):
                     yield Input(_text(low), placeholder="YYYY-MM-DD", id=f"filter-{key}-from")
                     yield Static("–", classes="dash")
                     yield Input(_text(high), placeholder="YYYY-MM-DD", id=f"filter-{key}-to")
-            yield Static("", id="filter-error")
-            with Horizontal(id="filter-buttons"):
-                yield Button(_("Apply"), variant="primary", id="filter-apply")
-                yield Button(_("Clear all"), id="filter-reset")
-                yield Button(_("Cancel"), id="filter-cancel")
+            yield from self.compose_buttons()
 
     def on_mount(self) -> None:
         self.query_one("#filter-owner", Select).focus()
         self.load_users()
-
-    @work(thread=True, exclusive=True, group="deal-filter-users")
-    def load_users(self) -> None:
-        from tscrm.core.services import users
-
-        ctx = self.app.ctx  # type: ignore[attr-defined]
-        with ctx.db.read() as session:
-            people = [(u.name, u.id) for u in users.list_users(session, active_only=False)]
-        self.app.call_from_thread(self._show_users, people)
-
-    def _show_users(self, people: list[tuple[str, int]]) -> None:
-        self.users = people
-        select = self.query_one("#filter-owner", Select)
-        current = select.value
-        select.set_options(people)
-        if current is not Select.NULL and any(uid == current for _name, uid in people):
-            select.value = current
 
     def _client_text(self) -> str:
         return self.client_name if self.client_id is not None else _("any client")
@@ -438,23 +384,8 @@ class DealFilterDialog(ModalScreen[DealQuery | None]):
         self.client_id, self.client_name = None, ""
         self.query_one("#filter-client-name", Static).update(self._client_text())
 
-    @on(Button.Pressed, "#filter-reset")
-    def _reset(self) -> None:
-        self.dismiss(DealQuery(mine=self.initial.mine))
-
-    @on(Button.Pressed, "#filter-cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#filter-apply")
-    @on(Input.Submitted)
-    def action_apply(self) -> None:
-        try:
-            query = self._read()
-        except TscrmError as exc:
-            self.query_one("#filter-error", Static).update(str(exc))
-            return
-        self.dismiss(query)
+    def cleared(self) -> DealQuery:
+        return DealQuery(mine=self.initial.mine)
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value
@@ -476,39 +407,15 @@ class DealFilterDialog(ModalScreen[DealQuery | None]):
             currency=check_currency(currency, _("Currency")) if currency else None,
             amount_min=_parse_amount(self._value("filter-amount-min"), _("Amount from")),
             amount_max=_parse_amount(self._value("filter-amount-max"), _("Amount to")),
-            created_from=_parse_day(self._value("filter-created-from"), _("Created from")),
-            created_to=_parse_day(self._value("filter-created-to"), _("Created to")),
-            closed_from=_parse_day(self._value("filter-closed-from"), _("Closed from")),
-            closed_to=_parse_day(self._value("filter-closed-to"), _("Closed to")),
+            created_from=parse_day(self._value("filter-created-from"), _("Created from")),
+            created_to=parse_day(self._value("filter-created-to"), _("Created to")),
+            closed_from=parse_day(self._value("filter-closed-from"), _("Closed from")),
+            closed_to=parse_day(self._value("filter-closed-to"), _("Closed to")),
         )
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
-
-
-# --- the list -------------------------------------------------------------------------------------
-
-
-class DealsTable(DataTable):
-    """PgDn on the last row (PgUp on the first) asks for the next (previous) page."""
-
-    class PageRequested(Message):
-        def __init__(self, step: int) -> None:
-            super().__init__()
-            self.step = step
-
-    def action_page_down(self) -> None:
-        if not self.row_count or self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageRequested(1))
-        else:
-            super().action_page_down()
-
-    def action_page_up(self) -> None:
-        if self.cursor_row <= 0:
-            self.post_message(self.PageRequested(-1))
-        else:
-            super().action_page_up()
 
 
 # --- the screen -----------------------------------------------------------------------------------
@@ -525,8 +432,9 @@ class _View:
     offset: int = 0
 
 
-class DealsScreen(SectionScreen):
+class DealsScreen(OffsetListScreen):
     SECTION = "deals"
+    TABLE_ID = "deals-table"
     CSS_PATH = "deals.tcss"
     BINDINGS = [
         Binding("v", "toggle_view", N_("Kanban/List")),
@@ -538,6 +446,7 @@ class DealsScreen(SectionScreen):
         Binding("shift+left,left_square_bracket", "move_selected(-1)", N_("Move left"), key_display="⇧← ["),
         Binding("shift+right,right_square_bracket", "move_selected(1)", N_("Move right"), key_display="⇧→ ]"),
         Binding("r", "reload", N_("Refresh"), show=False),
+        Binding("e", "export", N_("Export"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -554,7 +463,7 @@ class DealsScreen(SectionScreen):
         kanban = Kanban(kanban_columns(self.board, self.ctx.actor.id), id="deals-kanban")
         kanban.display = self.view.kind == "kanban"
         yield kanban
-        table = DealsTable(id="deals-table", cursor_type="row", zebra_stripes=True)
+        table = PageTable(id="deals-table", cursor_type="row", zebra_stripes=True)
         table.display = self.view.kind == "list"
         yield table
         yield Static(self._status_text(), id="deals-status")
@@ -572,9 +481,6 @@ class DealsScreen(SectionScreen):
 
     def _kanban(self) -> Kanban:
         return self.query_one("#deals-kanban", Kanban)
-
-    def _table(self) -> DealsTable:
-        return self.query_one("#deals-table", DealsTable)
 
     def _bar_text(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -610,23 +516,16 @@ class DealsScreen(SectionScreen):
         self.query_one("#deals-bar", Static).update(self._bar_text())
         self.query_one("#deals-status", Static).update(self._status_text())
 
-    def _fill_table(self) -> None:
-        table = self._table()
-        keep = self._selected_id()
-        table.clear(columns=True)
-        for key, name, width in COLUMNS:
-            title = _(name)
-            if key == self.view.sort:
-                title += " ↓" if self.view.descending else " ↑"
-            table.add_column(title, key=key, width=width)
-        if self.page is None:
-            return
-        tz = self.ctx.actor.timezone
-        for record in self.page.rows:
-            table.add_row(*row_cells(record, tz), key=str(record["id"]))
-        index = next((i for i, r in enumerate(self.page.rows) if r["id"] == keep), None)
-        if index is not None:
-            table.move_cursor(row=index, animate=False)
+    def page_size(self) -> int:
+        return PAGE_SIZE
+
+    def list_columns(self) -> list[tuple[str, str, int]]:
+        """The sort column's title shows the order (↓ descending, ↑ ascending)."""
+        arrow = " ↓" if self.view.descending else " ↑"
+        return [(key, _(name) + (arrow if key == self.view.sort else ""), width) for key, name, width in COLUMNS]
+
+    def list_cells(self, record: dict[str, Any]) -> tuple[Any, ...]:
+        return row_cells(record, self.ctx.actor.timezone)
 
     def _focus_view(self) -> None:
         if not self._focus_pending:
@@ -679,13 +578,7 @@ class DealsScreen(SectionScreen):
             return
         self.app.call_from_thread(self._show_page, view, page)
 
-    def _show_page(self, view: _View, page: Page) -> None:
-        if view != self.view:
-            return
-        self.page = page
-        self.view.offset = page.offset
-        self._fill_table()
-        self._update_texts()
+    def _page_shown(self) -> None:
         self._focus_view()
 
     def _change(self, **changes: Any) -> None:
@@ -712,6 +605,12 @@ class DealsScreen(SectionScreen):
         return True
 
     # -- actions --------------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """The deals of the current filter to CSV or Excel (tscrm.tui.screens.export_dialog)."""
+        from tscrm.tui.screens.export_dialog import deal_export
+
+        self.app.push_screen(deal_export(self))
 
     def action_toggle_view(self) -> None:
         kind = "list" if self.view.kind == "kanban" else "kanban"
@@ -742,22 +641,6 @@ class DealsScreen(SectionScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
-
-    @on(DealsTable.PageRequested)
-    def _page(self, event: DealsTable.PageRequested) -> None:
-        page = self.page
-        if page is None:
-            return
-        offset = page.offset + event.step * PAGE_SIZE
-        if 0 <= offset < page.total:
-            self._change(offset=offset)
-
-    def _selected_id(self) -> int | None:
-        table = self._table()
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return int(key.value) if key.value else None
 
     @on(DataTable.RowSelected, "#deals-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:

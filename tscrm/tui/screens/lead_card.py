@@ -15,8 +15,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -24,10 +24,8 @@ from tscrm.core.errors import TscrmError
 from tscrm.core.services.leads import OPEN_STATUSES
 from tscrm.i18n import N_, _
 from tscrm.tui.messages import OpenRecord
+from tscrm.tui.screens.card_base import ContactCardScreen, append_rows
 from tscrm.tui.screens.note_dialog import dialog_css
-from tscrm.tui.widgets.feed import ActivityFeed
-from tscrm.tui.widgets.key_bar import KeyBar
-from tscrm.tui.widgets.status_header import StatusHeader
 
 # close_lead result: ("client", "") or ("bad", reason)
 CloseChoice = tuple[str, str]
@@ -46,8 +44,8 @@ class LeadCardData:
 
 
 def load_card(session, actor, lead_id: int) -> LeadCardData:
-    from tscrm.cli.common import user_names
-    from tscrm.cli.records import contact_records
+    from tscrm.present import user_names
+    from tscrm.present.records import contact_records
     from tscrm.core.services import activity, leads
 
     lead = leads.get_lead(session, actor, lead_id)
@@ -62,21 +60,6 @@ def first_number(record: dict[str, Any]) -> str | None:
 
 
 # --- shared lead actions (the list and the card use them) ---------------------------------------
-
-
-def call_notice(record: dict[str, Any], region: str | None) -> tuple[str, str]:
-    """Until telephony lands, "call" says plainly which number to dial (message, severity)."""
-    from tscrm.core.phones import format_phone
-
-    number = first_number(record)
-    if number is None:
-        return _("{name} has no phone number.").format(name=record["name"]), "warning"
-    return (
-        _("Telephony is not connected yet: dial {number} for {name}.").format(
-            number=format_phone(number, region), name=record["name"]
-        ),
-        "information",
-    )
 
 
 def write_and_report(node, change: Callable[[Any, Any], object], done: str) -> bool:
@@ -163,11 +146,12 @@ class CloseLeadDialog(ModalScreen[CloseChoice | None]):
 # --- the card ------------------------------------------------------------------------------------
 
 
-class LeadCardScreen(Screen):
+class LeadCardScreen(ContactCardScreen):
+    KIND = "lead"
     SECTION = "leads"  # the header names the section the card belongs to
     CSS_PATH = "lead_card.tcss"
+    RECORD_ACTIONS = frozenset({"claim", "call", "note", "task", "edit", "toggle_status", "close_lead", "release"})
     BINDINGS = [
-        Binding("escape", "close_card", N_("Back")),
         Binding("c", "claim", N_("Claim")),
         Binding("x", "call", N_("Call")),
         Binding("o", "note", N_("Note")),
@@ -177,94 +161,24 @@ class LeadCardScreen(Screen):
         Binding("f", "close_lead", N_("Close lead")),
         Binding("r", "release", N_("To pool")),
         Binding("k", "feed_filter", N_("Feed filter")),
+        Binding("m", "email", N_("Email")),
+        Binding("R", "reply", N_("Reply to an email"), show=False),
     ]
 
     def __init__(self, lead_id: int) -> None:
-        super().__init__(id=f"lead-card-{lead_id}")
+        super().__init__(lead_id)
         self.lead_id = lead_id
-        self.stale = False
         self.data: LeadCardData | None = None
-        self.error: str | None = None
 
-    @property
-    def ctx(self):
-        return self.app.ctx  # type: ignore[attr-defined]
+    def read(self, session, actor) -> LeadCardData:
+        return load_card(session, actor, self.lead_id)
 
-    @property
-    def record(self) -> dict[str, Any] | None:
-        return self.data.record if self.data else None
-
-    def compose(self) -> ComposeResult:
-        yield StatusHeader()
-        with Horizontal(id="lead-card"):
-            with VerticalScroll(id="lead-left"):
-                yield Static(self._render_info(), id="lead-info")
-            yield ActivityFeed(id="lead-feed")
-        yield KeyBar()
-
-    def on_mount(self) -> None:
-        self.refresh_data()
-
-    async def recompose(self) -> None:
-        """After a language switch: rebuild, then show what we have at once in the new language."""
-        await super().recompose()
-        if self.data is not None:
-            self._show(self.data)
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
-        if self.stale:
-            self.stale = False
-            self.refresh_data()
-
-    # -- data ---------------------------------------------------------------------------------
-
-    def refresh_data(self) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, group="lead-card")
-    def load(self) -> None:
-        ctx = self.ctx
-        try:
-            with ctx.db.read() as session:
-                data = load_card(session, ctx.actor, self.lead_id)
-        except TscrmError as exc:
-            self.app.call_from_thread(self._show_error, str(exc))
-            return
-        self.app.call_from_thread(self._show, data)
-
-    def _show(self, data: LeadCardData) -> None:
-        self.data, self.error = data, None
-        if self._card_gone():
-            return
-        self.query_one("#lead-info", Static).update(self._render_info())
-        self.query_one(ActivityFeed).show(data.feed, data.authors, self.ctx.actor.timezone)
-        self.refresh_bindings()
-
-    def _show_error(self, message: str) -> None:
-        self.data, self.error = None, message
-        if not self._card_gone():
-            self.query_one("#lead-info", Static).update(self._render_info())
-            self.refresh_bindings()
-
-    def _card_gone(self) -> bool:
-        """Closed while a worker read (e.g. right after closing the lead): its widgets are going."""
-        return not self.is_attached or not self.query("#lead-info")
-
-    def _render_info(self) -> Text:
-        from tscrm.labels import LEAD_STATUSES, PHONE_KINDS, label
-
-        text = Text()
-        if self.error is not None:
-            text.append(self.error, style="bold red")
-            return text
-        record = self.record
-        if record is None:
-            text.append(_("Loading…"), style="dim")
-            return text
-        from tscrm.cli.common import show_time
+    def render_record(self, text: Text, data: LeadCardData) -> None:
         from tscrm.core.phones import format_phone
+        from tscrm.labels import LEAD_STATUSES, PHONE_KINDS, label
+        from tscrm.present import show_time
 
+        record = data.record
         tz = self.ctx.actor.timezone
         region = self.ctx.region
         text.append(record["name"] + "\n", style="bold")
@@ -290,10 +204,7 @@ class LeadCardScreen(Screen):
             (_("Closed"), show_time(record.get("closed_at"), tz)),
         ]
         rows += [(key, str(value)) for key, value in record["custom"].items()]
-        for name, value in rows:
-            if value:
-                text.append(f"{name}: ", style="bold")
-                text.append(f"{value}\n")
+        append_rows(text, rows)
         utm = record.get("utm") or {}
         if utm:
             text.append("\nUTM\n", style="bold")
@@ -302,36 +213,20 @@ class LeadCardScreen(Screen):
                 text.append(f"{value}\n")
         if record.get("client_id"):
             text.append("\n" + _("Became client {id}").format(id=record["client_id"]) + "\n", style="green")
-        return text
 
     # -- which keys apply ---------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        record = self.record
-        if action in {"claim", "call", "note", "task", "edit", "toggle_status", "close_lead", "release"}:
-            if record is None:
-                return None
-            is_open = record["status"] in OPEN_STATUSES
-            if action == "claim":
-                return True if is_open and record["owner_id"] is None else None
-            if action in {"toggle_status", "close_lead", "edit"}:
-                return True if is_open else None
-            if action == "release":
-                return True if is_open and record["owner_id"] is not None else None
+    def allowed(self, action: str, parameters: tuple[object, ...], record: dict[str, Any]) -> bool | None:
+        is_open = record["status"] in OPEN_STATUSES
+        if action == "claim":
+            return True if is_open and record["owner_id"] is None else None
+        if action in {"toggle_status", "close_lead", "edit"}:
+            return True if is_open else None
+        if action == "release":
+            return True if is_open and record["owner_id"] is not None else None
         return True
 
     # -- actions ------------------------------------------------------------------------------
-
-    def action_close_card(self) -> None:
-        self.app.pop_screen()
-
-    def action_feed_filter(self) -> None:
-        self.query_one(ActivityFeed).cycle_filter()
-
-    def action_call(self) -> None:
-        if self.record is not None:
-            message, severity = call_notice(self.record, self.ctx.region)
-            self.notify(message, severity=severity)  # type: ignore[arg-type]
 
     @work(thread=True, exclusive=True, group="lead-card-write")
     def action_claim(self) -> None:
@@ -360,27 +255,6 @@ class LeadCardScreen(Screen):
         from tscrm.core.services import leads
 
         write_and_report(self, lambda s, a: leads.release_lead(s, a, self.lead_id), _("The lead is back in the pool."))
-
-    def action_note(self) -> None:
-        from tscrm.tui.screens.note_dialog import NoteDialog
-
-        if self.record is not None:
-            self.app.push_screen(NoteDialog(lead_id=self.lead_id, about=self.record["name"]), self._after_dialog)
-
-    def action_task(self) -> None:
-        from tscrm.tui.screens.task_dialog import TaskDialog
-
-        if self.record is not None:
-            self.app.push_screen(TaskDialog(lead_id=self.lead_id, about=self.record["name"]), self._after_dialog)
-
-    def action_edit(self) -> None:
-        from tscrm.tui.widgets.contact_form import ContactForm
-
-        self.app.push_screen(ContactForm("lead", self.lead_id), self._after_dialog)
-
-    def _after_dialog(self, result: int | None) -> None:
-        if result is not None:
-            self.app.refresh_screens()  # type: ignore[attr-defined]
 
     def action_close_lead(self) -> None:
         if self.record is None:

@@ -3,7 +3,7 @@
 Keys: m / u switch tabs; c claims the selected pool lead; g claims the next one and opens it (as
 ctrl+n anywhere); n or + adds a lead (mine, or to the pool in Unsorted); s toggles unprocessed ↔
 in progress; f closes (create client / bad quality); r gives a lead back to the pool; x shows the
-number to call; enter opens the card.
+number to call; enter opens the card; e exports the open leads of the tab (CSV, Excel or vCard).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from tscrm.tui.screens.base import SectionScreen
 from tscrm.tui.screens.lead_card import (
     CloseChoice,
     CloseLeadDialog,
-    call_notice,
     close_and_report,
     write_and_report,
 )
@@ -64,8 +63,8 @@ def fetch_rows(session, actor, scope: str, request: PageRequest, region: str | N
 
     Each ``PageRow.cursor`` is the ``LeadRow`` itself: the table hands it back for the next page.
     """
-    from tscrm.cli.common import show_time
-    from tscrm.cli.records import contact_records
+    from tscrm.present import show_time
+    from tscrm.present.records import contact_records
     from tscrm.core.phones import format_phone
     from tscrm.core.services import leads
     from tscrm.labels import LEAD_STATUSES, label
@@ -107,8 +106,11 @@ class LeadsScreen(SectionScreen):
         Binding("f", "close_lead", N_("Close")),
         Binding("r", "release", N_("To pool")),
         Binding("x", "call", N_("Call")),
+        Binding("i", "app.open_import('lead')", N_("Import"), show=False),
         Binding("m", "tab('mine')", N_("My leads"), show=False),
         Binding("u", "tab('pool')", N_("Unsorted"), show=False),
+        Binding("b", "call_list", N_("Add to call list"), show=False),
+        Binding("e", "export", N_("Export"), show=False),
     ]
 
     def __init__(self) -> None:
@@ -187,10 +189,22 @@ class LeadsScreen(SectionScreen):
         self.app.action_claim_next()  # type: ignore[attr-defined]
 
     def action_call(self) -> None:
+        from tscrm.tui.widgets.call_widget import dial_record
+
         row = self._selected()
         if row is not None:
-            message, severity = call_notice(row.record, self.ctx.region)
-            self.notify(message, severity=severity)  # type: ignore[arg-type]
+            dial_record(self.app, "lead", row.record)
+
+    def action_call_list(self) -> None:
+        from tscrm.tui.screens.call_list_dialog import leads_to_call_list
+
+        leads_to_call_list(self, self.scope, self._selected(), self._table().total)
+
+    def action_export(self) -> None:
+        """The open leads of the tab to CSV, Excel or vCard (tscrm.tui.screens.export_dialog)."""
+        from tscrm.tui.screens.export_dialog import lead_export
+
+        self.app.push_screen(lead_export(self))
 
     def action_claim(self) -> None:
         row = self._selected()

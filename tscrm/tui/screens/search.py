@@ -23,6 +23,7 @@ class SearchScreen(ModalScreen[tuple[str, int] | None]):
         Binding("escape", "dismiss(None)", N_("Close")),
         Binding("down", "focus_results", show=False),
     ]
+    KINDS: tuple[str, ...] = ()  # the kinds of record searched (none named: every kind)
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
@@ -71,7 +72,7 @@ class SearchScreen(ModalScreen[tuple[str, int] | None]):
             return
         ctx = self.app.ctx  # type: ignore[attr-defined]
         with ctx.db.read() as session:
-            page = search.search(session, ctx.actor, query, limit=30)
+            page = search.search(session, ctx.actor, query, limit=30, kinds=self.KINDS or search.KINDS)
         self.app.call_from_thread(self._show, query, page.hits)
 
     def _show(self, query: str, hits) -> None:

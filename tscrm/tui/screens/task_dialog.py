@@ -59,8 +59,8 @@ class TaskDialog(ModalScreen[int | None]):
         return self.app.ctx  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
-        from tscrm.cli.common import show_time
-        from tscrm.cli.labels import TASK_TYPES, label
+        from tscrm.present import show_time
+        from tscrm.labels import TASK_TYPES, label
         from tscrm.core.permissions import Right
 
         actor = self.ctx.actor
@@ -140,7 +140,7 @@ class TaskDialog(ModalScreen[int | None]):
     def action_save(self) -> None:
         if self.saving:
             return
-        from tscrm.cli.common import parse_time
+        from tscrm.present import parse_time
 
         values = {key: self.query_one(f"#task-{key}", Input).value for key in ("title", "due", "description", "sms")}
         task_type = str(self.query_one("#task-type", Select).value)

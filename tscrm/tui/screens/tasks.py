@@ -25,6 +25,7 @@ from tscrm.i18n import N_, _
 from tscrm.tui.context import clock_of  # the calendar imports it from here too
 from tscrm.tui.messages import OpenRecord
 from tscrm.tui.screens.base import SectionScreen
+from tscrm.tui.widgets.tables import cursor_row_id
 
 # --- what every task screen shares (the calendar uses these too) -------------------------------
 
@@ -55,12 +56,12 @@ class TaskItem:
         return self.completed_at is not None
 
     def marker(self) -> str:
-        from tscrm.cli.calendar import task_marker
+        from tscrm.present import task_marker
 
         return task_marker(self.type)
 
     def type_label(self) -> str:
-        from tscrm.cli.labels import TASK_TYPES, label
+        from tscrm.labels import TASK_TYPES, label
 
         return label(TASK_TYPES, self.type)
 
@@ -90,7 +91,7 @@ def load_items(session, rows: list[Any], now: datetime) -> list[TaskItem]:
 
     from sqlmodel import col, select
 
-    from tscrm.cli.common import user_names
+    from tscrm.present import user_names
     from tscrm.core.models import Client, Deal, Lead, Phone, TaskParticipant
     from tscrm.core.services.tasks import calendar_time
 
@@ -193,20 +194,14 @@ def describe(item: TaskItem, tz: ZoneInfo, region: str | None) -> Text:
 
 
 def act_on(screen: Any, item: TaskItem) -> None:
-    """Enter on a task: calls say what to dial, meetings show the link, SMS when it goes, others open the record."""
-    from tscrm.core.phones import format_phone
-
-    region = screen.ctx.region
+    """Enter on a task: calls are placed, meetings show the link, SMS when it goes, others open the record."""
     tz = ZoneInfo(screen.ctx.actor.timezone)
     if item.type == "call":
         if item.phone is None:
             screen.notify(_("{name} has no phone number.").format(name=item.link_text() or item.title), severity="warning")
         else:
-            screen.notify(
-                _("Telephony is not connected yet: dial {number} for {name}.").format(
-                    number=format_phone(item.phone, region), name=item.link_text() or item.title
-                )
-            )
+            contact = next(((kind, rid) for kind, rid, _name in item.links if kind in ("client", "lead")), None)
+            screen.app.phone.dial(item.phone, name=item.link_text() or item.title, record=contact)
     elif item.type == "video" and item.meeting_url:
         screen.notify(_("Meeting link: {url} (y copies it)").format(url=item.meeting_url))
     elif item.type == "sms":
@@ -596,14 +591,7 @@ class TasksScreen(SectionScreen):
     # -- the selected task --------------------------------------------------------------------
 
     def _table_key(self) -> int | None:
-        table = self.query_one("#tasks-table", DataTable)
-        if not table.row_count:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - an empty or shrinking table has no cursor row
-            return None
-        return int(key.value) if key.value is not None else None
+        return cursor_row_id(self.query_one("#tasks-table", DataTable))
 
     def selected(self) -> TaskItem | None:
         if self.view == "kanban":
@@ -693,7 +681,7 @@ class TasksScreen(SectionScreen):
 
 def _type_options() -> list[tuple[str, str]]:
     """(value, label) of each task type."""
-    from tscrm.cli.labels import TASK_TYPES
+    from tscrm.labels import TASK_TYPES
 
     return list(TASK_TYPES.items())
 

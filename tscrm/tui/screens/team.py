@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from tscrm.cli.team import presence_text
+from tscrm.present import presence_text
 from tscrm.core.errors import TscrmError
 from tscrm.i18n import N_, _
 from tscrm.labels import GROUP_NAMES, label
 from tscrm.tui.screens.base import SectionScreen
+from tscrm.tui.widgets.tables import cursor_row_id
 
 PRESENCE_REFRESH_S = 15
 # (key, label, width) of the table's columns; None: as wide as the content
@@ -57,17 +58,12 @@ def member_cells(member, region: str | None) -> tuple[Text, ...]:
     )
 
 
-def call_notice(member, me_id: int) -> tuple[str, str]:
-    """Until telephony lands, "call" says plainly what to dial (message, severity)."""
+def call_notice(member, me_id: int) -> tuple[str, str] | None:
+    """Why a colleague cannot be called from here (message, severity); None when they can."""
     if member.id == me_id:
         return _("That is you."), "information"
-    if member.extension:
-        return (
-            _("Telephony is not connected yet: dial extension {ext} to call {name}.").format(ext=member.extension, name=member.name),
-            "information",
-        )
-    if member.phone:
-        return _("{name} has no extension: dial {phone}.").format(name=member.name, phone=member.phone), "information"
+    if member.extension or member.phone:
+        return None
     return _("{name} has no extension or phone.").format(name=member.name), "warning"
 
 
@@ -154,18 +150,19 @@ class TeamScreen(SectionScreen):
     # -- actions --------------------------------------------------------------------------------
 
     def _selected_id(self) -> int | None:
-        table = self._table()
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        return int(key.value) if key.value else None
+        return cursor_row_id(self._table())
 
     def action_call(self) -> None:
         member_id = self._selected_id()
         member = next((m for m in self.members if m.id == member_id), None)
-        if member is not None:
-            message, severity = call_notice(member, self.ctx.actor.id)
-            self.notify(message, severity=severity)  # type: ignore[arg-type]
+        if member is None:
+            return
+        notice = call_notice(member, self.ctx.actor.id)
+        if notice is not None:
+            self.notify(notice[0], severity=notice[1])  # type: ignore[arg-type]
+            return
+        # the extension rings the colleague's own phone; without one, their phone number
+        self.app.phone.dial(member.extension or member.phone, name=member.name)  # type: ignore[attr-defined]
 
     @on(DataTable.RowSelected, "#team-table")
     def _row_chosen(self, event: DataTable.RowSelected) -> None:

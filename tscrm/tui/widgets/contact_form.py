@@ -226,8 +226,8 @@ class ContactForm(ModalScreen[int | None]):
         self.ready = True
 
     async def _add_phone(self, kind: str, number: str) -> None:
-        from tscrm.cli.labels import PHONE_KINDS as KIND_LABELS
-        from tscrm.cli.labels import label
+        from tscrm.labels import PHONE_KINDS as KIND_LABELS
+        from tscrm.labels import label
 
         n = self._next_row
         self._next_row += 1

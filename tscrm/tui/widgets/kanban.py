@@ -103,7 +103,11 @@ class ColumnView(Vertical):
 
     async def show(self, column: KanbanColumn) -> None:
         """Show ``column``: texts change in place; cards are remounted only when the set changed."""
-        more = self.query_one(".kanban-more", Static)
+        found = self.query(".kanban-more")
+        if not found:  # not composed yet (a refresh right after mounting): compose shows ``column``
+            self.column = column
+            return
+        more = found.first(Static)
         views = self.cards
         if [v.card.key for v in views] == [c.key for c in column.cards]:
             for view, card in zip(views, column.cards, strict=True):

@@ -1,0 +1,1 @@
+"""Mail adapters: IMAP sync (imap, parse, sync), SMTP sending (smtp), account checks (check)."""

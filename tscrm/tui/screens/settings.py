@@ -1,0 +1,71 @@
+"""Settings: one tab per area, each tab a module ``tscrm.tui.screens.settings_<name>``.
+
+A tab module defines ``TITLE`` (marked with ``N_``, translated where shown), ``ORDER`` (tabs sort by
+it, then by name) and ``Pane``, a widget that builds the tab; ``Pane.refresh_data()`` (optional)
+reloads it when the section is shown again or the data changed. Adding a tab is adding a module:
+the screen finds them by name, nothing else to register.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+from textual.app import ComposeResult
+from textual.widgets import TabbedContent, TabPane
+
+from tscrm.i18n import _
+from tscrm.tui.screens.base import SectionScreen
+
+TAB_PREFIX = "settings_"
+
+
+class SettingsPane:
+    """What the tabs' panes share (mixed into a Textual container): the app's context, and their data
+    loaded by their ``load`` worker when mounted, when the section asks (``refresh_data``) and on r."""
+
+    @property
+    def ctx(self):
+        return self.app.ctx  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.load()  # type: ignore[attr-defined]
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+
+def tab_modules() -> list[ModuleType]:
+    """The tab modules next to this one, in their ORDER."""
+    from tscrm.tui import screens
+
+    found = []
+    for info in pkgutil.iter_modules(screens.__path__):
+        if info.name.startswith(TAB_PREFIX):
+            found.append(importlib.import_module(f"{screens.__name__}.{info.name}"))
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
+
+
+class SettingsScreen(SectionScreen):
+    SECTION = "settings"
+    DEFAULT_CSS = """
+    SettingsScreen TabbedContent { height: 1fr; }
+    SettingsScreen TabPane { padding: 0 1; }
+    """
+
+    def compose_content(self) -> ComposeResult:
+        with TabbedContent(id="settings-tabs"):
+            for module in tab_modules():
+                name = module.__name__.rsplit(".", 1)[-1].removeprefix(TAB_PREFIX)
+                with TabPane(_(module.TITLE), id=f"settings-{name}"):
+                    yield module.Pane(id=f"settings-{name}-pane", classes="settings-pane")
+
+    def refresh_data(self) -> None:
+        for pane in self.query(".settings-pane"):
+            refresh = getattr(pane, "refresh_data", None)
+            if refresh is not None:
+                refresh()
