@@ -284,14 +284,29 @@ def rtp_sink():
     sock.close()
 
 
-def collect_rtp(sock, seconds: float) -> list[bytes]:
-    packets, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def collect_rtp(sock, until: Callable[[list[bytes]], bool], deadline: float = 10.0) -> list[bytes]:
+    """Packets from the sink until ``until(packets)`` holds; fails after ``deadline`` seconds.
+
+    Waiting for what the test needs, never for a fixed time, keeps a loaded CI machine from failing it."""
+    packets: list[bytes] = []
+    give_up = time.monotonic() + deadline
+    while not until(packets):
+        if time.monotonic() > give_up:
+            pytest.fail(f"the RTP sink did not get what the test waits for in {deadline} s ({len(packets)} packets)")
         try:
             packets.append(sock.recv(2048))
         except TimeoutError:
             pass
     return packets
+
+
+def voice_frames(decoded: bytes) -> list[bytes]:
+    """The 20 ms frames of decoded 8-bit audio that are not silence.
+
+    The stream sends silence whenever the microphone's next frame is late (an underrun), so a tone may
+    arrive with silent frames between its parts; what matters is that every part arrives, in order."""
+    frames = [decoded[i : i + 160] for i in range(0, len(decoded), 160)]
+    return [frame for frame in frames if set(frame) != {0x80}]
 
 
 @pytest.fixture
