@@ -22,7 +22,7 @@ def make_app(db):
     return factory
 
 
-async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
     """Pump the app until ``predicate()`` holds (workers run in threads), or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

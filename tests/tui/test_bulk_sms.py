@@ -82,7 +82,7 @@ async def test_bulk_sms_to_a_clients_selection_previews_parts_sends_and_reports_
         assert "invalid destination number" in report
         assert "left out: Ciro Nophone: no phone number" in report
         assert dialog.query_one("#sms-progress").percentage == 1.0
-        assert "2 sent, 1 failed" in _notices(app)
+        await wait_until(pilot, lambda: "2 sent, 1 failed" in _notices(app))
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen.id == "screen-clients")
         assert not app.screen.query_one("#clients-table").selected and not app.screen.query_one("#clients-table").all_matching

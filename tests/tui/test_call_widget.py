@@ -333,7 +333,7 @@ async def test_sms_from_the_card_goes_out_and_lands_in_the_feed(db, admin, make_
             await wait_until(pilot, lambda: type(app.screen).__name__ == "SmsDialog")
             await pilot.press(*"Hola Olga", "ctrl+s")
             await wait_until(pilot, lambda: app.screen is card)
-            assert any("SMS sent to +34612345678" in n.message for n in app._notifications)
+            await wait_until(pilot, lambda: any("SMS sent to +34612345678" in n.message for n in app._notifications))
         assert [m["message"] for m in server.state.sms_sent] == ["Hola Olga"]
     with db.read() as s:
         sent = s.exec(select(SmsMessage)).one()

@@ -307,7 +307,7 @@ async def test_the_run_goes_on_after_leaving_the_screen_and_a_compact_panel_else
         await wait_until(pilot, lambda: "ringing" in panel_text(app) and "Person 0" in panel_text(app))
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, DialerScreen))
-        assert "keeps running" in " ".join(str(n.message) for n in app._notifications)
+        await wait_until(pilot, lambda: "keeps running" in " ".join(str(n.message) for n in app._notifications))
         await advance(clock, 30)  # nobody answers: the next call comes without the screen
         await wait_until(pilot, lambda: phase(app) == "waiting")
 

@@ -86,7 +86,7 @@ async def test_compose_from_the_client_card_sends_and_lands_in_the_feed(db, admi
         dialog.query_one("#compose-body").text = "Hello {first_name}"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is card and "Offer for Ortiz SL" in _feed_text(card))
-        assert "Email sent to olga@ortiz.es." in _notices(app)
+        await wait_until(pilot, lambda: "Email sent to olga@ortiz.es." in _notices(app))
     assert len(smtp_server.messages) == 1
     msg = smtp_server.messages[0]
     assert msg["Subject"] == "Offer for Ortiz SL" and msg.get_content().startswith("Hello Olga")
@@ -204,7 +204,7 @@ async def test_settings_email_tab_adds_tests_and_removes_an_account(db, admin, m
         dialog.query_one("#acc-smtp-security").value = "none"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is screen and table.row_count == 1)
-        assert "Mail account 1 added." in _notices(app)
+        await wait_until(pilot, lambda: "Mail account 1 added." in _notices(app))
         table.focus()
         await pilot.press("t")
         result = screen.query_one("#email-result")

@@ -27,8 +27,8 @@ async def test_dashboard_counters_follow_actions_of_others(db, admin, make_user,
         with db.write() as s:  # another agent (or process) adds a client and a pool lead
             create_client(s, admin, new_contact("Fresh client"))
             leads.create_lead(s, bob, new_contact("Fresh lead"), to_pool=True)
-        await wait_until(pilot, lambda: _figure(app, "clients") == "1", timeout=4)
-        assert "Unprocessed in the pool: 1" in str(app.screen.query_one("#card-my_leads").render())
+        await wait_until(pilot, lambda: _figure(app, "clients") == "1")
+        await wait_until(pilot, lambda: "Unprocessed in the pool: 1" in str(app.screen.query_one("#card-my_leads").render()))
         await pilot.press("ctrl+n")  # claim next: the pool lead becomes mine
         await wait_until(pilot, lambda: _claimed(db, admin))
     with db.read() as s:

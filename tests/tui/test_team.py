@@ -79,4 +79,4 @@ async def test_call_a_colleague_in_one_key(db, admin, make_user, make_app):
         table.focus()  # the call widget took the focus
         table.move_cursor(row=0)
         await pilot.press("enter")
-        assert "That is you." in _notices(app)
+        await wait_until(pilot, lambda: "That is you." in _notices(app))
