@@ -223,7 +223,8 @@ def test_bulk_actions_in_chunks_keep_search_feed_and_rights(db, admin, make_user
         assert {h.id for h in search.search(s, intern, "bulk", kinds=("client",)).hits} == set(ids[:3])
         assert [c.owner_id for c in clients.list_clients(s, admin, ClientFilter(ids=ids), sort="id")] == [intern.id] * 3 + [admin.id] * 2
         moved = s.exec(select(Activity).where(Activity.kind == "owner_changed", Activity.client_id == ids[0])).one()
-        assert moved.data == {"from": admin.id, "to": intern.id}
+        assert moved.data == {"from": admin.id, "to": intern.id, "phrase": {"msgid": "Responsible changed"}}
+        assert moved.text == "Responsible changed"
     with db.write() as s:
         assert clients.bulk_delete(s, admin, ids[3:]) == 2
     with db.read() as s:

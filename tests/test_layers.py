@@ -12,13 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tscrm"
 
 # package -> modules it must never import (at the top or inside a function)
 FORBIDDEN = {
-    "core": ("tscrm.tui", "tscrm.cli", "tscrm.telephony", "tscrm.mail", "tscrm.server", "tscrm.present",
-             "textual", "typer", "rich", "httpx", "imapclient", "caldav", "pyVoIP", "fastapi", "uvicorn"),
+    "core": ("tscrm.tui", "tscrm.cli", "tscrm.telephony", "tscrm.mail", "tscrm.calendar", "tscrm.server", "tscrm.present",
+             "textual", "typer", "rich", "httpx", "imapclient", "caldav", "icalendar", "pyVoIP", "fastapi", "uvicorn"),
     "tui": ("tscrm.cli", "tscrm.server", "typer"),
     "cli": ("tscrm.tui.screens", "tscrm.tui.widgets"),
     "present": ("tscrm.tui", "tscrm.cli", "textual", "typer", "rich"),
     "telephony": ("tscrm.tui", "tscrm.cli", "textual", "typer"),
     "mail": ("tscrm.tui", "tscrm.cli", "textual", "typer"),
+    "calendar": ("tscrm.tui", "tscrm.cli", "textual", "typer"),
 }
 
 

@@ -207,3 +207,33 @@ async def test_all_clients_tab_only_with_the_right_to_see_all(db, admin, make_us
         assert _names(app) == ["Admin's client"]
         await pilot.press("a")
         await wait_until(pilot, lambda: _names(app) == ["Admin's client", "Iris's client"])
+
+
+async def test_a_resize_keeps_the_cursor_on_its_row(db, admin, make_app):
+    _add(db, admin, [f"Client {i:03d}" for i in range(70)])
+    app = make_app(admin, watch_changes=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_clients(app, pilot)
+        table = app.screen.query_one("#clients-table")
+        await pilot.press("end")
+        await wait_until(pilot, lambda: table.at_end and _names(app)[-1] == "Client 069")
+        await pilot.press("up", "up")
+        assert table.current.data["name"] == "Client 067"
+        await pilot.resize_terminal(150, 46)  # taller: more rows above, the cursor stays on Client 067
+        await wait_until(pilot, lambda: len(table.page_rows) == table.page_size)
+        await pilot.pause(0.2)
+        assert table.current.data["name"] == "Client 067" and _names(app)[-1] == "Client 069"
+
+
+async def test_a_resize_of_a_short_list_leaves_the_cursor_alone(db, admin, make_app):
+    _add(db, admin, ["Ana", "Bea", "Ciro", "Dora"])
+    app = make_app(admin, watch_changes=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_clients(app, pilot)
+        table = app.screen.query_one("#clients-table")
+        await pilot.press("down")
+        assert table.current.data["name"] == "Bea"
+        for size in ((150, 30), (150, 44), (120, 36)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.1)
+            assert table.current.data["name"] == "Bea" and _names(app) == ["Ana", "Bea", "Ciro", "Dora"]

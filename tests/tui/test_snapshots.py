@@ -137,3 +137,23 @@ def test_screen_snapshot(snap_compare, snapshot_db, screen, lang):
         await pilot.pause(0.3)
 
     assert snap_compare(_app(db, admin, lang), terminal_size=SIZE, run_before=run_before)
+
+
+def test_analytics_snapshot(snap_compare, snapshot_db):
+    """Analytics for a custom period around the seeded February (English only until its words are translated)."""
+    db, admin = snapshot_db
+
+    async def run_before(pilot) -> None:
+        await wait_until(pilot, lambda: _loaded(pilot) and pilot.app.phone.status != "off", timeout=15)
+        await pilot.press("9")
+        await wait_until(pilot, lambda: _loaded(pilot) and bool(pilot.app.screen.query("#calls-table")), timeout=15)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "PeriodDialog", timeout=15)
+        pilot.app.screen.query_one("#period-from").value = "2026-02-01"
+        pilot.app.screen.query_one("#period-to").value = "2026-02-28"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "AnalyticsScreen" and _loaded(pilot), timeout=15)
+        await wait_until(pilot, lambda: "Custom (" in str(pilot.app.screen.query_one("#analytics-bar").render()), timeout=15)
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(db, admin, "en"), terminal_size=SIZE, run_before=run_before)

@@ -1,4 +1,8 @@
-"""``tscrm calendar``: a day, week or month of tasks, in your time zone, starting on your week start."""
+"""``tscrm calendar``: a day, week or month of tasks, in your time zone, starting on your week start.
+
+It is also a group: ``tscrm calendar accounts ...`` and ``tscrm calendar sync`` (tscrm.cli.calendar_sync)
+sync the tasks with CalDAV calendars; plain ``tscrm calendar [--week|--month|--day]`` shows them.
+"""
 
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -14,6 +18,12 @@ from tscrm.present import TASK_MARKERS, day_label, period_title, task_marker  # 
 
 MONTH_CELL_LINES = 4  # tasks written in a day of the month grid before "+N more"
 
+app = typer.Typer(
+    help=_("Your tasks of a day, a week or a month; CalDAV calendar accounts and their two-way sync."),
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
 
 def show_calendar(
     ctx: typer.Context,
@@ -28,6 +38,8 @@ def show_calendar(
     as_json: JsonOption = False,
 ) -> None:
     """Your tasks of a day, a week or a month, in your time zone."""
+    if ctx.invoked_subcommand is not None:
+        return  # tscrm calendar accounts|sync
     from tscrm.core.services import tasks
     from tscrm.core.timeutil import local_date
     from tscrm.core.types import utcnow
@@ -170,3 +182,9 @@ def task_details(record: dict[str, Any], zone) -> str:
     if record["completed_at"]:
         parts.append(_("done {when}").format(when=record["completed_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M")))
     return " · ".join(parts)
+
+
+app.callback(invoke_without_command=True)(show_calendar)
+from tscrm.cli import calendar_sync  # noqa: E402
+
+calendar_sync.register(app)

@@ -31,6 +31,7 @@ LAZY_GROUPS: dict[str, tuple[str, str]] = {
         N_("Import clients or leads from CSV/Excel files or a Teamsale account; history and undo."),
     ),
     "export": ("tscrm.cli.exports", N_("Export clients, leads, deals or calls to CSV, Excel (.xlsx) or vCard (.vcf).")),
+    "analytics": ("tscrm.cli.analytics", N_("Analytics: calls, deals, leads and tasks per agent and period.")),
 }
 
 

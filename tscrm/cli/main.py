@@ -44,7 +44,7 @@ app = typer.Typer(
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("dashboard")(dashboard.show_dashboard)
-app.command("calendar")(calendar.show_calendar)
+app.add_typer(calendar.app, name="calendar")
 from tscrm.cli import serve as serve_cli  # noqa: E402  (light: fastapi and uvicorn load only when it runs)
 
 app.command("serve")(serve_cli.serve)

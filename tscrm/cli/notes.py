@@ -20,14 +20,14 @@ def add_note(
     as_json: JsonOption = False,
 ) -> None:
     """Add a note to one client, lead or deal."""
-    from tscrm.core.services import notes
+    from tscrm.core.services import activity, notes
 
     targets = [t for t in (client_id, lead_id, deal_id) if t is not None]
     if len(targets) != 1:
         raise fail(_("Give exactly one of --client, --lead, --deal."), "--client")
     with writing(ctx) as (session, actor):
         entry = notes.add_note(session, actor, text, client_id=client_id, lead_id=lead_id, deal_id=deal_id)
-        result = {"id": entry.id, "client_id": entry.client_id, "lead_id": entry.lead_id, "deal_id": entry.deal_id, "text": entry.text, "at": entry.created_at}
+        result = {"id": entry.id, "client_id": entry.client_id, "lead_id": entry.lead_id, "deal_id": entry.deal_id, "text": activity.display_text(entry), "at": entry.created_at}
     if as_json:
         print_json(result, actor.timezone)
     else:

@@ -6,9 +6,11 @@ What ``tscrm schedule run`` does, once per run (a second run started meanwhile d
   phone and marked done (tscrm.core.services.scheduler: exactly once, even if a run is killed);
 - task reminder emails (``tscrm.core.services.mailing.send_reminders``, tasks due within 15 minutes),
   when a shared mail account exists;
-- mail sync of every active account last synced ten minutes ago or more (``tscrm.mail.sync.sync_all``).
+- mail sync of every active account last synced ten minutes ago or more (``tscrm.mail.sync.sync_all``);
+- calendar sync (CalDAV) of every active calendar account last synced ten minutes ago or more
+  (``tscrm.calendar.sync.sync_all``).
 
-Each of the last two runs only when its module is installed; a failure is reported, the rest goes on.
+Each of the last three runs only when its module is installed; a failure is reported, the rest goes on.
 """
 
 from typing import Annotated, Any
@@ -65,6 +67,24 @@ def _jobs() -> list[tuple[str, Any]]:
             return _("{n} accounts").format(n=len(reports))
 
         jobs.append(("mail_sync", mail_sync))
+    try:
+        from tscrm.calendar.sync import sync_all as calendar_sync_all
+    except ImportError:
+        pass
+    else:
+
+        def calendar_sync(db: Any, now: Any) -> str:
+            from tscrm.core.services.calendar_accounts import accounts_due_for_sync
+
+            with db.read() as session:
+                due = accounts_due_for_sync(session, now)
+            reports = calendar_sync_all(db, due) if due else []
+            failed = [r.error for r in reports if not r.ok]
+            if failed:  # reported as this job's error (the scheduler goes on with the others)
+                raise RuntimeError("; ".join(e or "" for e in failed))
+            return _("{n} accounts").format(n=len(reports))
+
+        jobs.append(("calendar_sync", calendar_sync))
     return jobs
 
 

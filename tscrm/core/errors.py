@@ -89,3 +89,17 @@ class TelephonyUnavailable(TelephonyError):
     """The PBX could not be reached, timed out or failed on its side (HTTP 5xx): worth trying again later."""
 
     transient = True
+
+
+class CalendarError(TscrmError):
+    """A CalDAV server refused us or could not be reached; the message names the account and the step."""
+
+    exit_code = 10
+    http_status = 502
+
+
+class CalendarSyncRefused(CalendarError):
+    """A calendar sync that would have deleted much on one side (it suddenly looks empty): nothing was done."""
+
+    exit_code = 11
+    http_status = 409

@@ -324,6 +324,8 @@ class Task(SQLModel, table=True):
     meeting_url: str | None = Field(default=None, max_length=500)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
     created_at: datetime = _time(default_now=True)
+    # set on every UPDATE of the row (the ORM's onupdate): the calendar sync's "most recent change wins"
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True, sa_column_kwargs={"onupdate": utcnow})
 
 
 class TaskParticipant(SQLModel, table=True):
@@ -411,6 +413,7 @@ AREA_MODEL_MODULES = (
     "tscrm.core.models_mail",
     "tscrm.core.models_mailing",
     "tscrm.core.models_dialer",
+    "tscrm.core.models_calendar",
 )
 
 

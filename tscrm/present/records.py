@@ -113,6 +113,9 @@ def deal_records(session: Session, rows: list[Deal]) -> list[dict[str, Any]]:
 
 
 def feed_records(session: Session, entries: list[Activity]) -> list[dict[str, Any]]:
+    """Feed entries with their author's name; the text in the reader's language (see activity.display_text)."""
+    from tscrm.core.services.activity import display_text
+
     authors = user_names(session, (e.author_id for e in entries))
     return [
         {
@@ -120,7 +123,7 @@ def feed_records(session: Session, entries: list[Activity]) -> list[dict[str, An
             "kind": e.kind.value,
             "at": e.created_at,
             "author": authors.get(e.author_id) if e.author_id is not None else None,
-            "text": e.text,
+            "text": display_text(e),
             "client_id": e.client_id,
             "lead_id": e.lead_id,
             "deal_id": e.deal_id,

@@ -62,7 +62,7 @@ from tscrm.core.permissions import Actor, Right
 from tscrm.core.services import activity
 from tscrm.core.services.company import get_company
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 OnDuplicate = Literal["skip", "update", "create"]
 ON_DUPLICATE: tuple[str, ...] = ("skip", "update", "create")
@@ -686,7 +686,7 @@ def _restore_deal(session: Session, actor: Actor, rec: ImportRecord, force: bool
     session.flush()
     activity.record(
         session, ActivityKind.EDITED, author_id=actor.id, client_id=deal.client_id, deal_id=deal.id,
-        text=_("Import {id} undone: previous values restored").format(id=rec.batch_id),
+        text=Phrase(N_("Import {id} undone: previous values restored"), {"id": str(rec.batch_id)}),
         data={"import_batch": rec.batch_id, "undo": True},
     )
     search.index_deal(session, deal)
@@ -739,7 +739,7 @@ def _restore(session: Session, actor: Actor, rec: ImportRecord, high_water: int,
         session,
         ActivityKind.EDITED,
         author_id=actor.id,
-        text=_("Import {id} undone: previous values restored").format(id=rec.batch_id),
+        text=Phrase(N_("Import {id} undone: previous values restored"), {"id": str(rec.batch_id)}),
         data={"import_batch": rec.batch_id, "undo": True},
         **{owner: row.id},
     )

@@ -26,7 +26,7 @@ from tscrm.core.imports.records import DEFAULT_OWNER, Record
 from tscrm.core.models import ActivityKind, LeadStatus, SQLModel
 from tscrm.core.permissions import Actor
 from tscrm.core.text import fold
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 Entity = Literal["client", "lead"]
 OPEN_LEAD_STATUSES = (LeadStatus.UNPROCESSED.value, LeadStatus.IN_PROGRESS.value)
@@ -212,7 +212,12 @@ class ContactStore:
         link_rows: list[tuple] = []
         activity_rows: list[tuple] = []
         search_rows: list[tuple] = []
-        texts = {"client": _("Client created"), "lead": _("Lead created"), "pool": _("Lead added to the pool")}
+        # the same text and data for every created row of a kind: rendered once (see activity.record)
+        phrases = {"client": Phrase(N_("Client created")), "lead": Phrase(N_("Lead created")), "pool": Phrase(N_("Lead added to the pool"))}
+        created_entries = {
+            key: (phrase.render(), writer.json({"import_batch": self.batch_id, "phrase": phrase.to_data()}))
+            for key, phrase in phrases.items()
+        }
         created_kind, note_kind = ActivityKind.CREATED.value, ActivityKind.NOTE.value
         default_owner = None if (entity == "lead" and self.to_pool) else actor_id
         sources, tags = self._sources, self._tags
@@ -242,8 +247,8 @@ class ContactStore:
                 email_rows.append((record_id, address, position))
             for name in record.tags:
                 link_rows.append((record_id, (tags.get(fold(name)) or self.tag(name))[0]))
-            kind_text = texts[entity if entity == "client" or owner is not None else "pool"]
-            activity_rows.append((created_kind, record_id, actor_id, kind_text, data, created))
+            kind_text, kind_data = created_entries[entity if entity == "client" or owner is not None else "pool"]
+            activity_rows.append((created_kind, record_id, actor_id, kind_text, kind_data, created))
             for note in record.notes:
                 activity_rows.append((note_kind, record_id, actor_id, note, data, now))
             if entity == "client" or (main_rows[-1][5] in OPEN_LEAD_STATUSES):
@@ -422,11 +427,11 @@ class ContactStore:
                     old_ids.add(tag_id)
             if links:
                 writer.insert(self.link_table, (oc, "tag_id"), links)
-        data = {"import_batch": self.batch_id, "fields": [f for f in changed if f != "notes"]}
         rows = []
         if changed:
-            text = _("Client edited") if self.entity == "client" else _("Lead edited")
-            rows.append((ActivityKind.EDITED.value, record_id, self.actor.id, text, writer.json(data), self._now_value))
+            phrase = Phrase(N_("Client edited") if self.entity == "client" else N_("Lead edited"))
+            data = {"import_batch": self.batch_id, "fields": [f for f in changed if f != "notes"], "phrase": phrase.to_data()}
+            rows.append((ActivityKind.EDITED.value, record_id, self.actor.id, phrase.render(), writer.json(data), self._now_value))
         for note in incoming.notes:
             rows.append((ActivityKind.NOTE.value, record_id, self.actor.id, note, writer.json({"import_batch": self.batch_id}), self._now_value))
         writer.insert("activity", ("kind", oc, "author_id", "text", "data", "created_at"), rows)

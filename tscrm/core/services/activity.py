@@ -1,4 +1,10 @@
-"""The activity feed: every service writes here when it changes something a user cares about."""
+"""The activity feed: every service writes here when it changes something a user cares about.
+
+A text the program writes ("Claimed by Ana") is given as a :class:`~tscrm.i18n.Phrase`: ``text``
+keeps it rendered in the author's language (for search, exports and old readers) and
+``data["phrase"]`` keeps the message itself, which :func:`display_text` renders in the reader's
+language. What users write (notes, emails) is a plain string, shown as written.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from tscrm.core.models import Activity, ActivityKind
+from tscrm.i18n import Phrase
 
 
 def record(
@@ -15,23 +22,37 @@ def record(
     kind: ActivityKind,
     *,
     author_id: int | None,
-    text: str = "",
+    text: str | Phrase = "",
     client_id: int | None = None,
     lead_id: int | None = None,
     deal_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> Activity:
-    entry = Activity(
-        kind=kind,
-        author_id=author_id,
-        text=text,
-        client_id=client_id,
-        lead_id=lead_id,
-        deal_id=deal_id,
-        data=data or {},
-    )
+    entry = Activity(kind=kind, author_id=author_id, client_id=client_id, lead_id=lead_id, deal_id=deal_id, data=data or {})
+    set_text(entry, text)
     session.add(entry)
     return entry
+
+
+def set_text(entry: Activity, text: str | Phrase) -> None:
+    """Give an entry its text: a phrase is stored rendered and, in ``data["phrase"]``, as a message."""
+    data = {key: value for key, value in (entry.data or {}).items() if key != "phrase"}
+    if isinstance(text, Phrase):
+        data["phrase"] = text.to_data()
+        text = text.render()
+    entry.text = text
+    entry.data = data
+
+
+def display_text(entry: Activity) -> str:
+    """The entry's text in the current language (a phrase); as stored for what users wrote and old rows."""
+    stored = (entry.data or {}).get("phrase")
+    if isinstance(stored, dict) and stored.get("msgid"):
+        try:
+            return Phrase.from_data(stored).render()
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass
+    return entry.text
 
 
 def feed(

@@ -23,7 +23,7 @@ from tscrm.core.phones import digits_of, parse_phone
 from tscrm.core.services import activity, clients, leads
 from tscrm.core.services.company import get_company
 from tscrm.core.timeutil import optional_aware, require_aware
-from tscrm.i18n import N_, _
+from tscrm.i18n import N_, Phrase, _
 
 OUTCOME_LABELS: dict[CallOutcome, str] = {
     CallOutcome.ANSWERED: N_("answered"),
@@ -115,19 +115,19 @@ def _check_agent(session: Session, actor: Actor | None, agent_id: int | None) ->
         raise NotFound(_("No user with id {id}").format(id=agent_id))
 
 
-def _feed_text(call: Call) -> str:
+def _feed_text(call: Call) -> Phrase:
     if call.direction == CallDirection.INBOUND:
-        head = _("Incoming call")
+        head = N_("Incoming call")
     elif call.direction == CallDirection.OUTBOUND:
-        head = _("Outgoing call")
+        head = N_("Outgoing call")
     else:
-        head = _("Internal call")
+        head = N_("Internal call")
     seconds = call_duration(call)
     if seconds:
-        return f"{head}, {seconds // 60}:{seconds % 60:02d}"
+        return Phrase(N_("{call}, {detail}"), {"call": head, "detail": f"{seconds // 60}:{seconds % 60:02d}"}, ("call",))
     if call.outcome is not None and call.outcome != CallOutcome.ANSWERED:
-        return f"{head}, {_(OUTCOME_LABELS[call.outcome])}"
-    return head
+        return Phrase(N_("{call}, {detail}"), {"call": head, "detail": OUTCOME_LABELS[call.outcome]}, ("call", "detail"))
+    return Phrase(head)
 
 
 def _feed_data(call: Call) -> dict[str, Any]:
@@ -166,8 +166,8 @@ def _write_feed(session: Session, actor: Actor | None, call: Call) -> None:
             lead_id=call.lead_id,
         )
         entry.created_at = call.started_at
-    entry.text = _feed_text(call)
     entry.data = _feed_data(call)
+    activity.set_text(entry, _feed_text(call))
 
 
 def log_call(

@@ -39,7 +39,7 @@ from tscrm.core.services.company import get_company
 from tscrm.core.services.contacts import ContactInput, PhoneInput
 from tscrm.core.text import fold
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 
 def _check_owner(session: Session, actor: Actor, owner_id: int | None) -> int | None:
@@ -77,7 +77,7 @@ def create_client(
     session.flush()
     contacts.write_details(session, "client", client.id, checked.phones, checked.emails, checked.tags)  # type: ignore[arg-type]
     activity.record(
-        session, ActivityKind.CREATED, author_id=actor.id, client_id=client.id, text=_("Client created")
+        session, ActivityKind.CREATED, author_id=actor.id, client_id=client.id, text=Phrase(N_("Client created"))
     ).created_at = now
     search.index_client(session, client)
     return client
@@ -140,13 +140,13 @@ def update_client(session: Session, actor: Actor, client_id: int, **changes: Any
             ActivityKind.OWNER_CHANGED,
             author_id=actor.id,
             client_id=client.id,
-            text=_("Responsible changed"),
+            text=Phrase(N_("Responsible changed")),
             data={"from": old, "to": client.owner_id},
         )
     if changed:
         client.updated_at = utcnow()
         activity.record(
-            session, ActivityKind.EDITED, author_id=actor.id, client_id=client.id, text=_("Client edited"), data={"fields": changed}
+            session, ActivityKind.EDITED, author_id=actor.id, client_id=client.id, text=Phrase(N_("Client edited")), data={"fields": changed}
         )
     search.index_client(session, client)
     return client
@@ -457,10 +457,12 @@ def bulk_change_owner(session: Session, actor: Actor, client_ids: list[int], own
             continue
         now = utcnow()
         session.execute(update(Client).where(col(Client.id).in_(moving)).values(owner_id=owner))
+        phrase = Phrase(N_("Responsible changed"))
+        text, stored = phrase.render(), phrase.to_data()
         session.execute(
             insert(Activity),
             [
-                {"kind": ActivityKind.OWNER_CHANGED, "author_id": actor.id, "client_id": cid, "text": _("Responsible changed"), "data": {"from": rows[cid][1], "to": owner}, "created_at": now}
+                {"kind": ActivityKind.OWNER_CHANGED, "author_id": actor.id, "client_id": cid, "text": text, "data": {"from": rows[cid][1], "to": owner, "phrase": stored}, "created_at": now}
                 for cid in moving
             ],
         )

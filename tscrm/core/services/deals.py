@@ -29,7 +29,8 @@ from tscrm.core.services.clients import get_client
 from tscrm.core.timeutil import optional_aware
 from tscrm.core.validation import required_text
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
+from tscrm.labels import DEAL_STATUSES
 
 CENT = Decimal("0.01")
 # NUMERIC(24, 4): twenty digits before the point
@@ -146,7 +147,7 @@ def create_deal(
         author_id=actor.id,
         client_id=client.id,
         deal_id=deal.id,
-        text=_("Deal created: {title}").format(title=clean_title),
+        text=Phrase(N_("Deal created: {title}"), {"title": clean_title}),
         data={"amount": str(value), "currency": code, "status": stage.value},
     )
     entry.created_at = now
@@ -184,7 +185,11 @@ def move_deal(
         author_id=actor.id,
         client_id=deal.client_id,
         deal_id=deal.id,
-        text=_("Deal {title}: {old} → {new}").format(title=deal.title, old=_(old.value), new=_(new.value)),
+        text=Phrase(
+            N_("Deal {title}: {old} → {new}"),
+            {"title": deal.title, "old": DEAL_STATUSES[old.value], "new": DEAL_STATUSES[new.value]},
+            ("old", "new"),
+        ),
         data={"from": old.value, "to": new.value},
     )
     entry.created_at = now
@@ -231,7 +236,7 @@ def update_deal(session: Session, actor: Actor, deal_id: int, **changes: Any) ->
                 author_id=actor.id,
                 client_id=deal.client_id,
                 deal_id=deal.id,
-                text=_("Responsible changed"),
+                text=Phrase(N_("Responsible changed")),
                 data={"from": old_owner, "to": deal.owner_id},
             )
             changed.append("owner_id")
@@ -245,7 +250,7 @@ def update_deal(session: Session, actor: Actor, deal_id: int, **changes: Any) ->
                 author_id=actor.id,
                 client_id=deal.client_id,
                 deal_id=deal.id,
-                text=_("Deal edited"),
+                text=Phrase(N_("Deal edited")),
                 data={"fields": edited},
             )
         search.index_deal(session, deal)
@@ -265,7 +270,7 @@ def delete_deal(session: Session, actor: Actor, deal_id: int) -> None:
         ActivityKind.DEAL,
         author_id=actor.id,
         client_id=deal.client_id,
-        text=_("Deal deleted: {title}").format(title=deal.title),
+        text=Phrase(N_("Deal deleted: {title}"), {"title": deal.title}),
         data={"deleted": True, "amount": str(deal.amount), "currency": deal.currency, "status": deal.status.value},
     )
     search.remove(session, "deal", deal_id)

@@ -69,7 +69,7 @@ from tscrm.core.services.company import get_company
 from tscrm.core.text import fold
 from tscrm.core.timeutil import optional_aware
 from tscrm.core.types import utcnow
-from tscrm.i18n import N_, _
+from tscrm.i18n import N_, Phrase, _
 
 DEFAULT_RING_TIMEOUT_S = 30
 DEFAULT_GAP_S = 5
@@ -974,9 +974,8 @@ def record_outcome(
     entry.outcome = result
     entry.done_at = moment
     if entry.client_id is not None or entry.lead_id is not None:
-        text = _("Dialer: {outcome}").format(outcome=_(OUTCOME_LABELS[result]))
-        if note and note.strip():
-            text += f" — {note.strip()}"
+        tail = f" — {note.strip()}" if note and note.strip() else ""
+        text = Phrase(N_("Dialer: {outcome}"), {"outcome": OUTCOME_LABELS[result]}, ("outcome",), tail)
         activity.record(
             session,
             ActivityKind.NOTE,

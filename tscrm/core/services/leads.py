@@ -31,7 +31,8 @@ from tscrm.core.services import activity, contacts
 from tscrm.core.services.company import get_company
 from tscrm.core.services.contacts import ContactInput
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
+from tscrm.labels import LEAD_STATUSES
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 OPEN_STATUSES = (LeadStatus.UNPROCESSED, LeadStatus.IN_PROGRESS)
@@ -67,7 +68,7 @@ def create_lead(
     session.add(lead)
     session.flush()
     contacts.write_details(session, "lead", lead.id, checked.phones, checked.emails, checked.tags)  # type: ignore[arg-type]
-    text = _("Lead added to the pool") if to_pool else _("Lead created")
+    text = Phrase(N_("Lead added to the pool") if to_pool else N_("Lead created"))
     activity.record(session, ActivityKind.CREATED, author_id=actor.id, lead_id=lead.id, text=text)
     search.index_lead(session, lead)
     return lead
@@ -107,7 +108,7 @@ def claim_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
         raise LeadAlreadyClaimed(
             _("Lead {id} was already claimed by {owner}").format(id=lead_id, owner=name), lead_id, name
         )
-    activity.record(session, ActivityKind.CLAIMED, author_id=actor.id, lead_id=lead_id, text=_("Claimed by {user}").format(user=actor.name))
+    activity.record(session, ActivityKind.CLAIMED, author_id=actor.id, lead_id=lead_id, text=Phrase(N_("Claimed by {user}"), {"user": actor.name}))
     lead = session.get(Lead, lead_id)
     session.refresh(lead)  # type: ignore[arg-type]
     search.index_lead(session, lead)  # type: ignore[arg-type]
@@ -145,7 +146,7 @@ def release_lead(session: Session, actor: Actor, lead_id: int) -> Lead:
     lead.owner_id = None
     lead.status = LeadStatus.UNPROCESSED
     lead.updated_at = utcnow()
-    activity.record(session, ActivityKind.OWNER_CHANGED, author_id=actor.id, lead_id=lead_id, text=_("Returned to the pool"))
+    activity.record(session, ActivityKind.OWNER_CHANGED, author_id=actor.id, lead_id=lead_id, text=Phrase(N_("Returned to the pool")))
     search.index_lead(session, lead)
     return lead
 
@@ -168,7 +169,7 @@ def set_status(session: Session, actor: Actor, lead_id: int, status: LeadStatus)
             ActivityKind.STATUS_CHANGED,
             author_id=actor.id,
             lead_id=lead_id,
-            text=_("Status: {old} → {new}").format(old=_(old.value), new=_(status.value)),
+            text=Phrase(N_("Status: {old} → {new}"), {"old": LEAD_STATUSES[old.value], "new": LEAD_STATUSES[status.value]}, ("old", "new")),
             data={"from": old.value, "to": status.value},
         )
     return lead
@@ -207,7 +208,7 @@ def update_lead(session: Session, actor: Actor, lead_id: int, **changes: Any) ->
         changed.append("custom")
     if changed:
         lead.updated_at = utcnow()
-        activity.record(session, ActivityKind.EDITED, author_id=actor.id, lead_id=lead_id, text=_("Lead edited"), data={"fields": changed})
+        activity.record(session, ActivityKind.EDITED, author_id=actor.id, lead_id=lead_id, text=Phrase(N_("Lead edited")), data={"fields": changed})
     search.index_lead(session, lead)
     return lead
 
@@ -261,7 +262,7 @@ def close_as_client(session: Session, actor: Actor, lead_id: int) -> Client:
         author_id=actor.id,
         lead_id=lead_id,
         client_id=client.id,
-        text=_("Lead closed as finished: client created"),
+        text=Phrase(N_("Lead closed as finished: client created")),
     )
     search.index_lead(session, lead)
     search.index_client(session, client)
@@ -279,7 +280,7 @@ def close_as_bad(session: Session, actor: Actor, lead_id: int, reason: str = "")
         ActivityKind.STATUS_CHANGED,
         author_id=actor.id,
         lead_id=lead_id,
-        text=_("Lead closed as bad quality") + (f": {reason}" if reason else ""),
+        text=Phrase(N_("Lead closed as bad quality"), tail=f": {reason}" if reason else ""),
         data={"from": old.value, "to": LeadStatus.BAD_QUALITY.value},
     )
     search.index_lead(session, lead)

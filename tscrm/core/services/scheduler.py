@@ -41,7 +41,7 @@ from tscrm.core.models_dialer import SchedulerRun, SmsMessage, SmsStatus
 from tscrm.core.services import activity, sms, users
 from tscrm.core.timeutil import optional_aware
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 # pg_advisory_lock key: "tscrm-schedule" folded into a signed 64-bit integer, fixed forever.
 PG_LOCK_KEY = 0x7473_6372_6D5F_7363 - (1 << 63)
@@ -223,7 +223,7 @@ def _recover(db: Any, report: RunReport) -> list[int]:
                         author_id=message.author_id,
                         client_id=message.client_id,
                         lead_id=message.lead_id,
-                        text=_("SMS maybe not sent (interrupted)") + f"\n{message.text}",
+                        text=Phrase(N_("SMS maybe not sent (interrupted)"), tail=f"\n{message.text}"),
                         data={"sms_id": message.id, "status": SmsStatus.UNCERTAIN.value, "task_id": message.task_id},
                     )
             else:
@@ -310,7 +310,7 @@ def _complete(db: Any, message_id: int) -> None:
                 client_id=task.client_id,
                 lead_id=task.lead_id,
                 deal_id=task.deal_id,
-                text=_("Task done: {title}").format(title=task.title),
+                text=Phrase(N_("Task done: {title}"), {"title": task.title}),
                 data={"task_id": task.id, "type": task.type.value, "sms_id": message.id},
             )
 

@@ -31,7 +31,7 @@ from tscrm.core.services import activity, calls, clients, contacts, leads
 from tscrm.core.services.company import get_company
 from tscrm.core.timeutil import require_aware
 from tscrm.core.types import utcnow
-from tscrm.i18n import N_, _
+from tscrm.i18n import N_, Phrase, _
 
 # --- parts: GSM 03.38 or UCS-2 ------------------------------------------------------------------
 
@@ -513,19 +513,20 @@ def _deliver(
 def _feed(session: Session, message: SmsMessage) -> None:
     if message.client_id is None and message.lead_id is None:
         return
+    tail = f"\n{message.text}"
     if message.status == SmsStatus.SENT:
-        head = _("SMS sent")
+        text = Phrase(N_("SMS sent"), tail=tail)
     elif message.status == SmsStatus.UNCERTAIN:
-        head = _("SMS maybe not sent: {error}").format(error=message.error or "")
+        text = Phrase(N_("SMS maybe not sent: {error}"), {"error": message.error or ""}, tail=tail)
     else:
-        head = _("SMS not sent: {error}").format(error=message.error or "")
+        text = Phrase(N_("SMS not sent: {error}"), {"error": message.error or ""}, tail=tail)
     activity.record(
         session,
         ActivityKind.SMS,
         author_id=message.author_id,
         client_id=message.client_id,
         lead_id=message.lead_id,
-        text=f"{head}\n{message.text}",
+        text=text,
         data={
             "sms_id": message.id,
             "number": message.number,
@@ -682,7 +683,7 @@ def record_incoming(session: Session, number: str, text: str, did: str | None = 
         author_id=None,
         client_id=client_id,
         lead_id=lead_id,
-        text=f"{_('SMS received')}\n{body}",
+        text=Phrase(N_("SMS received"), tail=f"\n{body}"),
         data={"direction": "inbound", "number": sender, "did": our, "parts": sms_parts(body).parts},
     )
     entry.created_at = moment

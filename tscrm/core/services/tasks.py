@@ -23,7 +23,7 @@ from tscrm.core.services import activity
 from tscrm.core.timeutil import TimeZoneLike, local_date, local_midnight, optional_aware, week_first_day
 from tscrm.core.validation import required_text
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 MEETING_URL = "https://meet.jit.si/tscrm-{token}"
 
@@ -120,7 +120,7 @@ def _links(
     return client_id, lead_id, deal_id
 
 
-def _record(session: Session, actor: Actor, task: Task, kind: ActivityKind, text: str, **data: Any) -> None:
+def _record(session: Session, actor: Actor, task: Task, kind: ActivityKind, text: Phrase, **data: Any) -> None:
     """One feed entry shown on every record the task is linked to (none when it is linked to nothing)."""
     if task.client_id is None and task.lead_id is None and task.deal_id is None:
         return
@@ -186,7 +186,7 @@ def create_task(
     session.add(task)
     session.flush()
     _set_participants(session, task.id, participants)  # type: ignore[arg-type]
-    _record(session, actor, task, ActivityKind.TASK, _("Task: {title}").format(title=task.title))
+    _record(session, actor, task, ActivityKind.TASK, Phrase(N_("Task: {title}"), {"title": task.title}))
     session.flush()
     return task
 
@@ -233,7 +233,7 @@ def complete_task(session: Session, actor: Actor, task_id: int, *, at: datetime 
     _require_change(actor, task)
     if task.completed_at is None:
         task.completed_at = optional_aware(at, "at") or utcnow()
-        _record(session, actor, task, ActivityKind.TASK_DONE, _("Task done: {title}").format(title=task.title))
+        _record(session, actor, task, ActivityKind.TASK_DONE, Phrase(N_("Task done: {title}"), {"title": task.title}))
         session.flush()
     return task
 
@@ -243,7 +243,7 @@ def reopen_task(session: Session, actor: Actor, task_id: int) -> Task:
     _require_change(actor, task)
     if task.completed_at is not None:
         task.completed_at = None
-        _record(session, actor, task, ActivityKind.TASK, _("Task reopened: {title}").format(title=task.title), reopened=True)
+        _record(session, actor, task, ActivityKind.TASK, Phrase(N_("Task reopened: {title}"), {"title": task.title}), reopened=True)
         session.flush()
     return task
 

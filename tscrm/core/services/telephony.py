@@ -51,7 +51,7 @@ from tscrm.core.services import activity, calls, clients, contacts, leads, users
 from tscrm.core.services.company import get_company
 from tscrm.core.timeutil import require_aware
 from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.i18n import N_, Phrase, _
 
 __all__ = [
     "EVENT_KINDS",
@@ -407,7 +407,7 @@ def identify_number(session: Session, actor: Actor, number: str) -> NumberMatch 
         company=record.company_name,
         owner_id=record.owner_id,
         owner_name=owner.name if owner else None,
-        last_activity_text=last.text if last is not None else None,
+        last_activity_text=activity.display_text(last) if last is not None else None,
         last_activity_at=last.created_at if last is not None else None,
         number=e164,
         visible=visible,
@@ -711,7 +711,7 @@ def record_handover(session: Session, actor: Actor, call_db_id: int, to_user_id:
         session,
         ActivityKind.NOTE,
         author_id=actor.id,
-        text=_("Call handed over to {user}").format(user=target.name),
+        text=Phrase(N_("Call handed over to {user}"), {"user": target.name}),
         client_id=call.client_id,
         lead_id=call.lead_id,
         data={"call_id": call.id, "handover_to": target.id},

@@ -15,7 +15,6 @@ CLI_TWINS = {
     "tasks": "tscrm tasks list / tasks add / tasks done",
     "calls": "tscrm calls",
     "team": "tscrm team",
-    "analytics": "-",
     "settings": "config.toml",
 }
 NOT_YET = N_("This screen is not built yet.")

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import RichLog
 
 from tscrm.core.models import Activity, ActivityKind
+from tscrm.core.services.activity import display_text
 from tscrm.i18n import N_, _
 from tscrm.labels import (
     CALL_DIRECTIONS,
@@ -123,5 +124,6 @@ class ActivityFeed(RichLog):
             if detail:
                 line.append(f"  {detail}", style="italic")
             self.write(line)
-            if entry.text:
-                self.write(Text("    " + entry.text))
+            text = display_text(entry)
+            if text:
+                self.write(Text("    " + text))

@@ -409,11 +409,15 @@ class PagedTable(DataTable):
         self.post_message(self.Changed(self))
 
     def on_resize(self, _event: Resize) -> None:
-        if self.page_rows and len(self.page_rows) != self.page_size and self.source is not None:
-            if self.at_end:
-                self._go(_Move(PageRequest("last", self.page_size), self._land_last))
-            else:
-                self._go(_Move(PageRequest("start", self.page_size, self.page_rows[0].cursor), self._land_same))
+        """As many rows as now fit, the cursor staying on its row (a resize is not a move)."""
+        if not self.page_rows or self.source is None or len(self.page_rows) == self.page_size:
+            return
+        if self.at_end and self.first_index == 0 and len(self.page_rows) < self.page_size:
+            return  # the whole result is on screen already
+        if self.at_end:
+            self._go(_Move(PageRequest("last", self.page_size), self._land_same))
+        else:
+            self._go(_Move(PageRequest("start", self.page_size, self.page_rows[0].cursor), self._land_same))
 
 
 def _land_first(got: list[PageRow], old: list[PageRow]) -> tuple[list[PageRow], int, int]:
