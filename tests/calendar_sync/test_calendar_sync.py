@@ -319,6 +319,20 @@ def test_wrong_password_is_reported_on_the_account(db, admin, radicale, calendar
         assert "login failed" in calendar_accounts.get_account(s, admin, calendar_env["account_id"]).last_error
 
 
+def test_a_second_sync_of_the_same_account_waits_its_turn(db, admin, radicale, calendar_env):
+    """A CLI sync during the scheduler's: the second one does nothing instead of creating events twice."""
+    from tscrm.core.locks import exclusive_lock
+
+    add_task(db, admin, "Call Jose", T0, type="call")
+    with exclusive_lock(db, f"calendar-sync-{calendar_env['account_id']}") as got:
+        assert got
+        report = cal_sync.sync_account(db, calendar_env["account_id"])
+        assert not report.ok and "another sync of this account is running" in report.error
+        assert remote(radicale, calendar_env["cal"]) == {}
+    assert sync(db, calendar_env).created_remote == 1  # the lock is gone with its holder
+    assert sorted(remote(radicale, calendar_env["cal"])) == ["Call Jose"]
+
+
 def test_the_scheduler_syncs_accounts_every_ten_minutes(db, admin, radicale, calendar_env):
     from tscrm.cli.schedule import _jobs
     from tscrm.core.services import scheduler

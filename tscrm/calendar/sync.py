@@ -29,6 +29,7 @@ from tscrm.calendar import ical
 from tscrm.calendar.dav import BATCH, CalendarSession, Changed
 from tscrm.core.db import Database
 from tscrm.core.errors import CalendarError, CalendarSyncRefused, TscrmError
+from tscrm.core.locks import exclusive_lock
 from tscrm.core.models import Task
 from tscrm.core.models_calendar import CalendarAccount
 from tscrm.core.services import calendar_sync as core
@@ -104,8 +105,13 @@ def sync_account(
     try:
         account = _load(db, account_id)
         report.name = account.name
-        with connect(account.url, account.username, account.password, label=account.name) as dav:
-            _Run(db, dav, account, report, force_delete, batch).run()
+        with exclusive_lock(db, f"calendar-sync-{account_id}") as got:
+            if not got:  # two syncs of one calendar at once could both create the event of a new task
+                raise CalendarError(
+                    _("{account}: another sync of this account is running; nothing was done").format(account=account.name)
+                )
+            with connect(account.url, account.username, account.password, label=account.name) as dav:
+                _Run(db, dav, account, report, force_delete, batch).run()
     except CalendarSyncRefused as exc:
         report.ok, report.refused, report.error = False, True, str(exc)
     except TscrmError as exc:

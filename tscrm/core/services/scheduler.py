@@ -2,9 +2,8 @@
 
 Overlap: a run holds a lock for its whole length and a second run that cannot get it does nothing
 (``RunReport.ran`` is False). On PostgreSQL it is a session advisory lock on a connection of its
-own; on a SQLite file, an exclusive ``flock`` on ``<database>.schedule-lock`` beside it. Both are
-released by the operating system / the server when the process dies, so a killed run never leaves
-a lock behind.
+own; on a SQLite file, an exclusive ``flock`` on ``<database>.schedule-lock`` beside it
+(tscrm.core.locks). Both are released when the process dies, so a killed run never leaves a lock behind.
 
 Exactly once: *mark, then send*. A delayed SMS (a task of type SMS, due) first gets its
 ``sms_message`` row, committed, with the task's id in a unique column: no second run, thread or
@@ -23,19 +22,18 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from tscrm.core.errors import TscrmError
+from tscrm.core.locks import exclusive_lock
 from tscrm.core.models import ActivityKind, Task, TaskType, User
 from tscrm.core.models_dialer import SchedulerRun, SmsMessage, SmsStatus
 from tscrm.core.services import activity, sms, users
@@ -43,84 +41,15 @@ from tscrm.core.timeutil import optional_aware
 from tscrm.core.types import utcnow
 from tscrm.i18n import N_, Phrase, _
 
-# pg_advisory_lock key: "tscrm-schedule" folded into a signed 64-bit integer, fixed forever.
-PG_LOCK_KEY = 0x7473_6372_6D5F_7363 - (1 << 63)
-_memory_lock = threading.Lock()  # in-memory SQLite databases (tests)
-
 Job = tuple[str, Callable[[Any, datetime], Any]]
 
 
 # --- the lock -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def scheduler_lock(db: Any) -> Iterator[bool]:
+def scheduler_lock(db: Any) -> AbstractContextManager[bool]:
     """Hold the scheduler's lock for the block; yields False (at once) when another run holds it."""
-    if db.is_postgres:
-        conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_LOCK_KEY}).scalar())
-            try:
-                yield got
-            finally:
-                if got:
-                    try:
-                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_LOCK_KEY})
-                    except Exception:  # noqa: BLE001 - never give a connection holding the lock back to the pool
-                        conn.invalidate()
-        finally:
-            conn.close()
-        return
-    path = db.sqlite_path
-    if path is None:
-        got = _memory_lock.acquire(blocking=False)
-        try:
-            yield got
-        finally:
-            if got:
-                _memory_lock.release()
-        return
-    lock_path = path.with_name(path.name + ".schedule-lock")
-    handle = open(lock_path, "a+b")  # noqa: SIM115 - closed below
-    try:
-        got = _try_lock_file(handle)
-        try:
-            yield got
-        finally:
-            if got:
-                _unlock_file(handle)
-    finally:
-        handle.close()
-
-
-def _try_lock_file(handle: Any) -> bool:
-    try:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    except OSError:
-        return False
-
-
-def _unlock_file(handle: Any) -> None:
-    try:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    except ImportError:
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+    return exclusive_lock(db, "schedule")
 
 
 # --- the run --------------------------------------------------------------------------------------
