@@ -101,8 +101,12 @@ def _app(db, admin, lang: str) -> TscrmApp:
 
 
 def _loaded(pilot) -> bool:
-    """No worker of the current screen is still loading."""
-    return not any(w.is_running and w.group not in ("watch", "heartbeat") for w in pilot.app.workers)
+    """No worker of the current screen is still loading, and the key bar shows the keys as they are now."""
+    from tscrm.tui.widgets.key_bar import KeyBar
+
+    if any(w.is_running and w.group not in ("watch", "heartbeat") for w in pilot.app.workers):
+        return False
+    return all(bar.current for bar in pilot.app.screen.query(KeyBar))
 
 
 SCREENS = {

@@ -33,6 +33,7 @@ from tscrm.core.locks import exclusive_lock
 from tscrm.core.models import Task
 from tscrm.core.models_calendar import CalendarAccount
 from tscrm.core.services import calendar_sync as core
+from tscrm.core.services.accounts_common import SyncReport, active_account_ids, sync_outcome
 from tscrm.core.services.calendar_accounts import account_password, record_sync, set_calendar_url
 from tscrm.core.services.calendar_sync import EventData, StatusRow, SyncCounts
 from tscrm.i18n import _
@@ -41,11 +42,7 @@ SessionFactory = Callable[..., CalendarSession]
 
 
 @dataclass
-class AccountReport:
-    account_id: int
-    name: str
-    ok: bool = True
-    error: str | None = None
+class AccountReport(SyncReport):
     refused: bool = False
     calendar: str = ""
     counts: SyncCounts = field(default_factory=SyncCounts)
@@ -102,27 +99,20 @@ def sync_account(
     """Sync one account; never raises for the account's own failures (they are in the report).
     ``force_delete`` lets a sync go on when one side looks wiped (its deletions are then applied)."""
     report = AccountReport(account_id=account_id, name=str(account_id))
-    try:
-        account = _load(db, account_id)
-        report.name = account.name
-        with exclusive_lock(db, f"calendar-sync-{account_id}") as got:
-            if not got:  # two syncs of one calendar at once could both create the event of a new task
-                raise CalendarError(
-                    _("{account}: another sync of this account is running; nothing was done").format(account=account.name)
-                )
-            with connect(account.url, account.username, account.password, label=account.name) as dav:
-                _Run(db, dav, account, report, force_delete, batch).run()
-    except CalendarSyncRefused as exc:
-        report.ok, report.refused, report.error = False, True, str(exc)
-    except TscrmError as exc:
-        report.ok, report.error = False, str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other accounts
-        report.ok, report.error = False, f"{report.name}: {type(exc).__name__}: {exc}"
-    try:
-        with db.write() as session:
-            record_sync(session, account_id, report.error)
-    except Exception:  # noqa: BLE001, S110 - the report still tells
-        pass
+    with sync_outcome(db, report, record_sync):
+        try:
+            account = _load(db, account_id)
+            report.name = account.name
+            with exclusive_lock(db, f"calendar-sync-{account_id}") as got:
+                if not got:  # two syncs of one calendar at once could both create the event of a new task
+                    raise CalendarError(
+                        _("{account}: another sync of this account is running; nothing was done").format(account=account.name)
+                    )
+                with connect(account.url, account.username, account.password, label=account.name) as dav:
+                    _Run(db, dav, account, report, force_delete, batch).run()
+        except CalendarSyncRefused:
+            report.refused = True  # sync_outcome notes the error
+            raise
     return report
 
 
@@ -385,13 +375,7 @@ class _Run:
 
 def due_accounts(db: Database, account_ids: list[int] | None = None) -> list[int]:
     """Active accounts (all, or those named), in id order."""
-    from sqlmodel import col, select
-
-    with db.read() as session:
-        query = select(CalendarAccount.id).where(col(CalendarAccount.active).is_(True)).order_by(col(CalendarAccount.id))
-        if account_ids is not None:
-            query = query.where(col(CalendarAccount.id).in_(account_ids))
-        return list(session.exec(query))  # type: ignore[arg-type]
+    return active_account_ids(db, CalendarAccount, account_ids)
 
 
 def sync_all(db: Database, account_ids: list[int] | None = None, *, force_delete: bool = False, connect: SessionFactory = CalendarSession) -> list[AccountReport]:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
-from tscrm.cli.common import JsonOption, console, new_table, print_json, print_ok, reading, show_time, state_of, text, writing
+from tscrm.cli import accounts as shared
+from tscrm.cli.common import JsonOption, console, new_table, print_json, print_ok, reading, show_time, text, writing
 from tscrm.i18n import _
 
 if TYPE_CHECKING:
@@ -92,20 +93,8 @@ def test_account(
     from tscrm.calendar.check import check_account
     from tscrm.core.services import calendar_accounts
 
-    with reading(ctx) as (session, actor):
-        account = calendar_accounts.get_account(session, actor, account_id)
-        password = calendar_accounts.account_password(session, account)
-        session.expunge(account)
-    results = check_account(account, password)
-    if as_json:
-        print_json([{"step": r.step, "ok": r.ok, "detail": r.detail} for r in results])
-    else:
-        out = console()
-        for r in results:
-            mark = "[green]✓[/green]" if r.ok else "[red]✗[/red]"
-            out.print(f"{mark} {escape(r.step)}: {escape(r.detail)}", soft_wrap=True)
-    if not all(r.ok for r in results):
-        raise typer.Exit(FAILED_EXIT_CODE)
+    account, password = shared.account_to_check(ctx, calendar_accounts, account_id)
+    shared.print_check(check_account(account, password), "step", as_json, FAILED_EXIT_CODE)
 
 
 @accounts_app.command("remove")
@@ -116,9 +105,7 @@ def remove_account(
     """Remove an account, its password and its sync status (tasks and the server's events stay)."""
     from tscrm.core.services import calendar_accounts
 
-    with writing(ctx) as (session, actor):
-        name = calendar_accounts.get_account(session, actor, account_id).name
-        calendar_accounts.remove_account(session, actor, account_id)
+    name = shared.remove_account(ctx, calendar_accounts, account_id)
     print_ok(_("Calendar account {id} removed: {name}").format(id=account_id, name=name))
 
 
@@ -134,15 +121,7 @@ def sync(
     from tscrm.calendar.sync import sync_all
     from tscrm.core.services import calendar_accounts
 
-    state = state_of(ctx)
-    db = state.database()
-    with db.read() as session:
-        actor = state.actor(session)
-        if account:
-            ids = [calendar_accounts.get_account(session, actor, a).id for a in account]
-        else:
-            ids = [a.id for a in calendar_accounts.list_accounts(session, actor) if a.active]
-        tz = actor.timezone
+    db, ids, tz = shared.accounts_to_sync(ctx, calendar_accounts, account)
     reports = sync_all(db, ids, force_delete=force_delete) if ids else []  # type: ignore[arg-type]
     records = [r.record() for r in reports]
     if as_json:
@@ -169,11 +148,7 @@ def sync(
                 out.print(text(_("task {task}: changed on both sides; kept {kept} version (the other is in the feed)").format(task=conflict["task_id"], kept=kept)))
             for skipped in r["skipped"]:
                 out.print(text(skipped))
-    from rich.console import Console
-
-    failed = [r for r in records if not r["ok"]]
-    for r in failed:
-        Console(stderr=True, highlight=False).print(f"[red]{escape(r['error'] or '')}[/red]", soft_wrap=True)
+    failed = shared.print_sync_errors(records)
     if any(r["refused"] for r in failed):
         raise typer.Exit(REFUSED_EXIT_CODE)
     if failed:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tscrm.cli import accounts as shared
 from tscrm.cli.common import (
     JsonOption,
     console,
@@ -17,7 +18,6 @@ from tscrm.cli.common import (
     print_ok,
     reading,
     show_time,
-    state_of,
     text,
     writing,
 )
@@ -176,20 +176,8 @@ def test_account(
     from tscrm.core.services import mail_accounts
     from tscrm.mail.check import check_account
 
-    with reading(ctx) as (session, actor):
-        account = mail_accounts.get_account(session, actor, account_id)
-        password = mail_accounts.account_password(session, account)
-        session.expunge(account)
-    results = check_account(account, password)
-    if as_json:
-        print_json([{"server": r.server, "ok": r.ok, "detail": r.detail} for r in results])
-    else:
-        out = console()
-        for r in results:
-            mark = "[green]✓[/green]" if r.ok else "[red]✗[/red]"
-            out.print(f"{mark} {r.server}: {escape(r.detail)}", soft_wrap=True)
-    if not all(r.ok for r in results):
-        raise typer.Exit(FAILED_EXIT_CODE)
+    account, password = shared.account_to_check(ctx, mail_accounts, account_id)
+    shared.print_check(check_account(account, password), "server", as_json, FAILED_EXIT_CODE)
 
 
 @accounts_app.command("remove")
@@ -200,9 +188,7 @@ def remove_account(
     """Remove an account, its password and its stored messages (the feeds keep their entries)."""
     from tscrm.core.services import mail_accounts
 
-    with writing(ctx) as (session, actor):
-        name = mail_accounts.get_account(session, actor, account_id).name
-        mail_accounts.remove_account(session, actor, account_id)
+    name = shared.remove_account(ctx, mail_accounts, account_id)
     print_ok(_("Mail account {id} removed: {name}").format(id=account_id, name=name))
 
 
@@ -219,15 +205,7 @@ def sync(
     from tscrm.core.services import mail_accounts
     from tscrm.mail.sync import sync_all
 
-    state = state_of(ctx)
-    db = state.database()
-    with db.read() as session:
-        actor = state.actor(session)
-        if account:
-            ids = [mail_accounts.get_account(session, actor, a).id for a in account]
-        else:
-            ids = [a.id for a in mail_accounts.list_accounts(session, actor) if a.active]
-        tz = actor.timezone
+    db, ids, tz = shared.accounts_to_sync(ctx, mail_accounts, account)
     err = Console(stderr=True, highlight=False)
     if as_json or not err.is_terminal:
         reports = sync_all(db, ids)  # type: ignore[arg-type]
@@ -290,10 +268,7 @@ def sync(
                 str(r["leads_created"]),
             )
         console().print(table)
-    failed = [r for r in records if not r["ok"]]
-    if failed:
-        for r in failed:
-            Console(stderr=True, highlight=False).print(f"[red]{escape(r['error'] or '')}[/red]", soft_wrap=True)
+    if shared.print_sync_errors(records):
         raise typer.Exit(FAILED_EXIT_CODE)
 
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tscrm.core.db import Database
-from tscrm.core.errors import MailError, TscrmError
+from tscrm.core.errors import MailError
 from tscrm.core.models_mail import MailAccount, MailFolderState, MailMessage
 from tscrm.core.services import mail as core_mail
+from tscrm.core.services.accounts_common import SyncReport, active_account_ids, sync_outcome
 from tscrm.core.services.mail_accounts import account_password, record_sync
 from tscrm.i18n import _
 from tscrm.mail import imap as imap_mod
@@ -40,11 +41,7 @@ class FolderReport:
 
 
 @dataclass
-class AccountReport:
-    account_id: int
-    name: str
-    ok: bool = True
-    error: str | None = None
+class AccountReport(SyncReport):
     folders: list[FolderReport] = field(default_factory=list)
 
     def total(self, what: str) -> int:
@@ -76,24 +73,14 @@ def sync_account(
     db: Database, account_id: int, *, progress: ProgressCallback | None = None, batch_size: int = BATCH
 ) -> AccountReport:
     """Sync one account; never raises for the account's own failures (they are in the report)."""
-    name = str(account_id)
-    report = AccountReport(account_id=account_id, name=name)
-    try:
+    report = AccountReport(account_id=account_id, name=str(account_id))
+    with sync_outcome(db, report, record_sync, label=lambda: str(account_id)):
         account, password = _password(db, account_id)
         report.name = account.name
         with imap_mod.ImapSession(account, password) as conn:
             for folder, role in conn.folders():
                 status = conn.select_status(folder, role)
                 report.folders.append(_sync_folder(db, conn, account, status, progress, batch_size))
-    except TscrmError as exc:
-        report.ok, report.error = False, str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug or a surprise must not stop the other accounts
-        report.ok, report.error = False, f"{account_id}: {type(exc).__name__}: {exc}"
-    try:
-        with db.write() as session:
-            record_sync(session, account_id, report.error)
-    except Exception:  # noqa: BLE001, S110 - the report still tells
-        pass
     return report
 
 
@@ -164,13 +151,7 @@ def batches(uids: list[int], sizes: dict[int, int], batch_size: int = BATCH, max
 
 def due_accounts(db: Database, account_ids: list[int] | None = None) -> list[int]:
     """Active accounts (all, or those named), in id order."""
-    from sqlmodel import col, select
-
-    with db.read() as session:
-        query = select(MailAccount.id).where(col(MailAccount.active).is_(True)).order_by(col(MailAccount.id))
-        if account_ids is not None:
-            query = query.where(col(MailAccount.id).in_(account_ids))
-        return list(session.exec(query))
+    return active_account_ids(db, MailAccount, account_ids)
 
 
 def sync_all(

@@ -12,15 +12,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from tscrm.core import secrets
-from tscrm.core.errors import ConfigError, Conflict, NotFound, ValidationError
+from tscrm.core.errors import Conflict, NotFound, ValidationError
 from tscrm.core.models_calendar import CalendarAccount
 from tscrm.core.permissions import Actor
-from tscrm.core.types import utcnow
-from tscrm.i18n import _
+from tscrm.core.services import accounts_common as common
+from tscrm.core.services.accounts_common import required as _required
+from tscrm.i18n import N_, _
 
 MAX_ACCOUNTS_PER_USER = 10
 SYNC_EVERY = timedelta(minutes=10)  # how often the scheduler syncs an account
@@ -45,17 +45,7 @@ def _url(value: str | None) -> str:
     return url
 
 
-def _required(value: str | None, field: str, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise ValidationError(_("{field}: must not be empty").format(field=field), field)
-    if len(text) > limit:
-        raise ValidationError(_("{field}: longer than {limit} characters").format(field=field, limit=limit), field)
-    return text
-
-
-def _secret_name(account_id: int) -> str:
-    return f"calendar/{account_id}/password"
+SECRET_KIND = "calendar"  # its password is the secret calendar/<id>/password
 
 
 def add_account(
@@ -70,8 +60,7 @@ def add_account(
     active: bool = True,
 ) -> CalendarAccount:
     """Add a calendar for the actor (the password goes to the keyring or the encrypted store)."""
-    if not password:
-        raise ValidationError(_("password: must not be empty"), "password")
+    common.check_password(password)
     count = session.exec(select(func.count()).select_from(CalendarAccount).where(CalendarAccount.owner_id == actor.id)).one()
     if int(count) >= MAX_ACCOUNTS_PER_USER:
         raise Conflict(_("A user can have at most {limit} calendar accounts; remove one first.").format(limit=MAX_ACCOUNTS_PER_USER))
@@ -85,7 +74,7 @@ def add_account(
     )
     session.add(account)
     session.flush()
-    account.secret_ref = secrets.store_secret(session, _secret_name(account.id), password)  # type: ignore[arg-type]
+    common.store_password(session, account, SECRET_KIND, password)
     session.flush()
     return account
 
@@ -104,9 +93,7 @@ def get_account(session: Session, actor: Actor, account_id: int) -> CalendarAcco
 
 
 def account_password(session: Session, account: CalendarAccount) -> str:
-    if not account.secret_ref:
-        raise ConfigError(_("Calendar account {name!r} has no password: set it again.").format(name=account.name))
-    return secrets.load_secret(session, account.secret_ref)
+    return common.load_password(session, account, _("Calendar account {name!r} has no password: set it again.").format(name=account.name))
 
 
 def update_account(session: Session, actor: Actor, account_id: int, **changes: Any) -> CalendarAccount:
@@ -119,9 +106,7 @@ def update_account(session: Session, actor: Actor, account_id: int, **changes: A
 
     account = get_account(session, actor, account_id)
     allowed = {"name", "url", "username", "password", "calendar", "active"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(_("Unknown calendar account field: {field}").format(field=", ".join(sorted(unknown))), min(unknown))
+    common.reject_unknown(changes, allowed, N_("Unknown calendar account field: {field}"))
     if "name" in changes:
         account.name = _required(changes["name"], "name", 200)
     if "username" in changes:
@@ -137,30 +122,19 @@ def update_account(session: Session, actor: Actor, account_id: int, **changes: A
     if "active" in changes:
         account.active = bool(changes["active"])
     if "password" in changes:
-        if not changes["password"]:
-            raise ValidationError(_("password: must not be empty"), "password")
-        account.secret_ref = secrets.store_secret(session, _secret_name(account.id), changes["password"])  # type: ignore[arg-type]
+        common.store_password(session, account, SECRET_KIND, changes["password"])
     session.flush()
     return account
 
 
 def remove_account(session: Session, actor: Actor, account_id: int) -> None:
     """Delete the account, its password and its sync status (tasks and remote events stay)."""
-    account = get_account(session, actor, account_id)
-    if account.secret_ref:
-        secrets.delete_secret(session, account.secret_ref)
-    session.delete(account)
-    session.flush()
+    common.delete_account(session, get_account(session, actor, account_id))
 
 
 def record_sync(session: Session, account_id: int, error: str | None) -> None:
     """Stamp a sync's outcome on the account (``error`` None = success)."""
-    account = session.get(CalendarAccount, account_id)
-    if account is None:
-        return
-    account.last_sync_at = utcnow()
-    account.last_error = error[:2000] if error else None
-    session.flush()
+    common.record_sync(session, CalendarAccount, account_id, error)
 
 
 def set_calendar_url(session: Session, account_id: int, url: str) -> None:
@@ -172,10 +146,4 @@ def set_calendar_url(session: Session, account_id: int, url: str) -> None:
 
 def accounts_due_for_sync(session: Session, now: datetime, every: timedelta = SYNC_EVERY) -> list[int]:
     """Active accounts last synced ``every`` ago or more (or never), in id order: what a scheduler run syncs."""
-    last = col(CalendarAccount.last_sync_at)
-    query = (
-        select(CalendarAccount.id)
-        .where(col(CalendarAccount.active).is_(True), or_(last.is_(None), last <= now - every))
-        .order_by(col(CalendarAccount.id))
-    )
-    return list(session.exec(query))  # type: ignore[arg-type]
+    return common.accounts_due_for_sync(session, CalendarAccount, now, every)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select
 
-from tscrm.core import secrets
 from tscrm.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tscrm.core.models import User
 from tscrm.core.models_mail import (
@@ -25,8 +24,9 @@ from tscrm.core.models_mail import (
     MailSecurity,
 )
 from tscrm.core.permissions import Actor, Right
+from tscrm.core.services import accounts_common as common
+from tscrm.core.services.accounts_common import required as _required
 from tscrm.core.services.users import normalise_email
-from tscrm.core.types import utcnow
 from tscrm.i18n import N_, _
 
 # The product's limit of mail integrations per CRM.
@@ -125,15 +125,6 @@ def _server(kind: str, preset: Preset | None, host: str | None, port: Any, secur
     return _host(host_value, f"{kind}_host"), _port(port_value, f"{kind}_port"), sec
 
 
-def _required(value: str | None, field: str, limit: int) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise ValidationError(_("{field}: must not be empty").format(field=field), field)
-    if len(text) > limit:
-        raise ValidationError(_("{field}: longer than {limit} characters").format(field=field, limit=limit), field)
-    return text
-
-
 def _check_users(session: Session, user_ids: Iterable[int]) -> list[int]:
     out: list[int] = []
     for uid in user_ids:
@@ -175,8 +166,7 @@ def add_account(
     address = normalise_email(email, "email")
     imap = _server("imap", chosen, imap_host, imap_port, imap_security)
     smtp = _server("smtp", chosen, smtp_host, smtp_port, smtp_security)
-    if not password:
-        raise ValidationError(_("password: must not be empty"), "password")
+    common.check_password(password)
     owner = actor.id if owner_id is None else owner_id
     if owner != actor.id:
         actor.require(Right.MANAGE_TEAM)
@@ -208,7 +198,7 @@ def add_account(
     )
     session.add(account)
     session.flush()
-    account.secret_ref = secrets.store_secret(session, _secret_name(account.id), password)  # type: ignore[arg-type]
+    common.store_password(session, account, SECRET_KIND, password)
     for uid in users:
         if uid != owner:
             session.add(MailAccountUser(account_id=account.id, user_id=uid))  # type: ignore[arg-type]
@@ -216,8 +206,7 @@ def add_account(
     return account
 
 
-def _secret_name(account_id: int) -> str:
-    return f"mail/{account_id}/password"
+SECRET_KIND = "mail"  # its password is the secret mail/<id>/password
 
 
 def shared_user_ids(session: Session, account_id: int) -> list[int]:
@@ -282,11 +271,7 @@ def accounts_for_user(session: Session, user_id: int, *, active_only: bool = Tru
 
 
 def account_password(session: Session, account: MailAccount) -> str:
-    if not account.secret_ref:
-        from tscrm.core.errors import ConfigError
-
-        raise ConfigError(_("Mail account {name!r} has no password: set it again.").format(name=account.name))
-    return secrets.load_secret(session, account.secret_ref)
+    return common.load_password(session, account, _("Mail account {name!r} has no password: set it again.").format(name=account.name))
 
 
 def update_account(session: Session, actor: Actor, account_id: int, **changes: Any) -> MailAccount:
@@ -298,9 +283,7 @@ def update_account(session: Session, actor: Actor, account_id: int, **changes: A
         "name", "email", "imap_host", "imap_port", "imap_security", "smtp_host", "smtp_port", "smtp_security",
         "username", "password", "shared", "shared_with", "auto_lead", "active", "owner_id",
     }
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ValidationError(_("Unknown mail account field: {field}").format(field=", ".join(sorted(unknown))), min(unknown))
+    common.reject_unknown(changes, allowed, N_("Unknown mail account field: {field}"))
     if "name" in changes:
         account.name = _required(changes["name"], "name", 200)
     if "email" in changes:
@@ -329,9 +312,7 @@ def update_account(session: Session, actor: Actor, account_id: int, **changes: A
         if users and "shared" not in changes:
             account.shared = True
     if "password" in changes:
-        if not changes["password"]:
-            raise ValidationError(_("password: must not be empty"), "password")
-        account.secret_ref = secrets.store_secret(session, _secret_name(account.id), changes["password"])  # type: ignore[arg-type]
+        common.store_password(session, account, SECRET_KIND, changes["password"])
     session.flush()
     return account
 
@@ -341,20 +322,12 @@ def remove_account(session: Session, actor: Actor, account_id: int) -> None:
     account = get_account(session, actor, account_id)
     if not _can_manage(actor, account):
         raise PermissionDenied(_("{user} may not remove mail account {name!r}").format(user=actor.name, name=account.name))
-    if account.secret_ref:
-        secrets.delete_secret(session, account.secret_ref)
-    session.delete(account)
-    session.flush()
+    common.delete_account(session, account)
 
 
 def record_sync(session: Session, account_id: int, error: str | None) -> None:
     """Stamp a sync's outcome on the account (``error`` None = success)."""
-    account = session.get(MailAccount, account_id)
-    if account is None:
-        return
-    account.last_sync_at = utcnow()
-    account.last_error = error[:2000] if error else None
-    session.flush()
+    common.record_sync(session, MailAccount, account_id, error)
 
 
 SYNC_EVERY = timedelta(minutes=10)  # how often the scheduler syncs an account
@@ -363,13 +336,7 @@ SYNC_EVERY = timedelta(minutes=10)  # how often the scheduler syncs an account
 def accounts_due_for_sync(session: Session, now: datetime, every: timedelta = SYNC_EVERY) -> list[int]:
     """Active accounts whose last sync is ``every`` old or more (or never synced), in id order: what a
     scheduler run (every minute under cron) syncs, so that each account is synced every ten minutes."""
-    last = col(MailAccount.last_sync_at)
-    query = (
-        select(MailAccount.id)
-        .where(col(MailAccount.active).is_(True), or_(last.is_(None), last <= now - every))
-        .order_by(col(MailAccount.id))
-    )
-    return list(session.exec(query))  # type: ignore[arg-type]
+    return common.accounts_due_for_sync(session, MailAccount, now, every)
 
 
 def preset_choices() -> list[str]:

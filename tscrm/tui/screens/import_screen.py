@@ -556,12 +556,14 @@ class ImportScreen(Screen):
         self.query_one("#import-preview", DataTable).clear()
         self.query_one("#import-info", Static).update("")
         self._show_options()
+        self.refresh_bindings()  # F5, F6 and ctrl+s need a file
         self._error(message)
 
     def _file_loaded(self, loaded: LoadedFile, mapping: dict[str, str], seq: int) -> None:
         if seq != self._load_seq:
             return
         self.loaded = loaded
+        self.refresh_bindings()  # F5, F6 and ctrl+s apply now
         self.mapping = dict(mapping)
         self.report = None
         self.preview_rows = []  # until the preview of this file comes

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterable
 from types import ModuleType
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.widgets import TabbedContent, TabPane
@@ -37,6 +39,40 @@ class SettingsPane:
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    def fill_table(self, rows: list[dict[str, Any]], cells: Callable[[dict[str, Any]], Iterable[Any]]) -> None:
+        """Show ``rows`` (kept as ``self.rows``) in the pane's table, a row's key its ``id``, keeping
+        the cursor where it was."""
+        from textual.widgets import DataTable
+
+        self.rows = rows
+        table = self.query_one(DataTable)  # type: ignore[attr-defined]
+        cursor = table.cursor_row
+        table.clear()
+        for row in rows:
+            table.add_row(*cells(row), key=str(row["id"]))
+        if rows and cursor is not None:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def _current(self) -> dict[str, Any] | None:
+        """For a pane with one table whose rows are ``self.rows``: the highlighted row, if any."""
+        from textual.widgets import DataTable
+
+        table = self.query_one(DataTable)  # type: ignore[attr-defined]
+        rows: list[dict[str, Any]] = self.rows  # type: ignore[attr-defined]
+        if not rows or table.cursor_row is None or not 0 <= table.cursor_row < len(rows):
+            return None
+        return rows[table.cursor_row]
+
+    def confirm(self, question: str, then: Callable[[], None], **options: Any) -> None:
+        """Ask ``question`` (tscrm.tui.screens.clients.ConfirmDialog, given ``options``); on yes, ``then()``."""
+        from tscrm.tui.screens.clients import ConfirmDialog
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                then()
+
+        self.app.push_screen(ConfirmDialog(question, **options), confirmed)  # type: ignore[attr-defined]
 
 
 def tab_modules() -> list[ModuleType]:

@@ -140,23 +140,10 @@ class SmsTemplatesPane(SettingsPane, Vertical):
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for row in rows:
-            table.add_row(row["name"], str(row["parts"].parts), Text(row["text"].replace("\n", " ⏎ "), no_wrap=True, overflow="ellipsis"), key=str(row["id"]))
-        if rows and cursor is not None:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
+        self.fill_table(rows, lambda row: (row["name"], str(row["parts"].parts), Text(row["text"].replace("\n", " ⏎ "), no_wrap=True, overflow="ellipsis")))
         result = self.query_one("#sms-templates-result", Static)
         if not rows and not str(result.render()).strip():
             result.update(_("No template yet: n adds one."))
-
-    def _current(self) -> dict[str, Any] | None:
-        table = self.query_one(DataTable)
-        if not self.rows or table.cursor_row is None or not 0 <= table.cursor_row < len(self.rows):
-            return None
-        return self.rows[table.cursor_row]
 
     def _saved(self, name: str | None) -> None:
         if name:
@@ -182,17 +169,9 @@ class SmsTemplatesPane(SettingsPane, Vertical):
         self.action_edit()
 
     def action_remove(self) -> None:
-        from tscrm.tui.screens.clients import ConfirmDialog
-
         row = self._current()
-        if row is None:
-            return
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.remove(row["name"])
-
-        self.app.push_screen(ConfirmDialog(_("Remove the SMS template {name}?").format(name=row["name"]), yes=_("Remove")), confirmed)
+        if row is not None:
+            self.confirm(_("Remove the SMS template {name}?").format(name=row["name"]), lambda: self.remove(row["name"]), yes=_("Remove"))
 
     @work(thread=True, group="sms-templates-remove", exit_on_error=False)
     def remove(self, name: str) -> None:

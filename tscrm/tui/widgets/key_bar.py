@@ -13,6 +13,8 @@ class KeyBar(Static):
     KeyBar { dock: bottom; height: 1; background: $panel; color: $text-muted; }
     """
 
+    shown: Text = Text()
+
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._changed)
         self.render_keys()
@@ -23,7 +25,8 @@ class KeyBar(Static):
     def _changed(self, _screen) -> None:
         self.render_keys()
 
-    def render_keys(self) -> None:
+    def keys_text(self) -> Text:
+        """The keys of the screen's bindings as they are now, the disabled ones dimmed."""
         text = Text(no_wrap=True, overflow="ellipsis")
         seen: set[str] = set()
         for _ns, binding, enabled, _tip in self.screen.active_bindings.values():
@@ -33,4 +36,13 @@ class KeyBar(Static):
             key = binding.key_display or self.app.get_key_display(binding)
             text.append(f" {key} ", style="bold reverse" if enabled else "dim reverse")
             text.append(f" {_(binding.description)}  ", style="" if enabled else "dim")
-        self.update(text)
+        return text
+
+    def render_keys(self) -> None:
+        self.shown = self.keys_text()
+        self.update(self.shown)
+
+    @property
+    def current(self) -> bool:
+        """Whether what is shown is up to date (the bar redraws on a signal, a moment after a change)."""
+        return self.shown == self.keys_text()
