@@ -564,11 +564,20 @@ class TaskReport:
 def task_report(session: Session, actor: Actor, period: Period, scope: Scope | None = None, *, now: datetime | None = None) -> TaskReport:
     scope = check_scope(actor, scope)
     moment = optional_aware(now, "now") or utcnow()
-    due = _between(Task.due_at, period.start, period.end)
-    done = _between(Task.completed_at, period.start, period.end)
-    columns = [_count_if(due), _count_if(done), _count_if(and_(due, col(Task.due_at) < moment, col(Task.completed_at).is_(None)))]
-    where = [or_(due, done), *_in_scope(Task.assignee_id, scope)]
-    grouped = {row[0]: [_int(v) for v in row[1:]] for row in session.exec(select(Task.assignee_id, *columns).where(*where).group_by(Task.assignee_id))}  # type: ignore[call-overload]
+    mine = _in_scope(Task.assignee_id, scope)
+    # two range conditions, each on its own column: two grouped queries that each read one index
+    # (task (assignee_id, due_at, completed_at) and task (completed_at, assignee_id)), not an OR that
+    # looks every row up in the table
+    overdue = _count_if(and_(col(Task.due_at) < moment, col(Task.completed_at).is_(None)))
+    due_rows = session.exec(
+        select(Task.assignee_id, func.count(), overdue).where(_between(Task.due_at, period.start, period.end), *mine).group_by(Task.assignee_id)  # type: ignore[call-overload]
+    )
+    grouped: dict[int | None, list[int]] = {row[0]: [_int(row[1]), 0, _int(row[2])] for row in due_rows}
+    done_rows = session.exec(
+        select(Task.assignee_id, func.count()).where(_between(Task.completed_at, period.start, period.end), *mine).group_by(Task.assignee_id)  # type: ignore[call-overload]
+    )
+    for assignee_id, done in done_rows:
+        grouped.setdefault(assignee_id, [0, 0, 0])[1] = _int(done)
     names = _agent_names(session, scope, grouped)
     agents = [TaskFigures(a, agent_label(a, names), *grouped.get(a, (0, 0, 0))) for a in _ordered(names, grouped)]
     return TaskReport(period, agents, TaskFigures(None, _("Total"), *_sums(grouped.values(), 3)))

@@ -23,7 +23,7 @@ from tscrm.core.errors import SchemaOutOfDate
 from tscrm.i18n import _
 
 # The newest migration; a test checks it against alembic's head so the two never drift apart.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 SQLITE_BUSY_TIMEOUT_S = 60
 CHANGES_CHANNEL = "tscrm_changes"
 CHANGED = "tscrm_changed"

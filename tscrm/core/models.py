@@ -307,19 +307,24 @@ class Deal(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_assignee_due", "assignee_id", "due_at"),)
+    __table_args__ = (
+        # covering indexes of the analytics' tasks due / done (see migration 0009)
+        Index("ix_task_assignee_due_done", "assignee_id", "due_at", "completed_at"),
+        Index("ix_task_due_cover", "due_at", "assignee_id", "completed_at"),
+        Index("ix_task_completed_assignee", "completed_at", "assignee_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     type: TaskType = Field(default=TaskType.TASK, sa_type=StrEnumType(TaskType, 10), nullable=False)
     title: str = Field(max_length=300)
     description: str | None = None
     start_at: datetime | None = _time()
-    due_at: datetime | None = _time(index=True)
+    due_at: datetime | None = _time()
     assignee_id: int | None = _fk("app_user.id", index=False)
     created_by_id: int | None = _fk("app_user.id", index=False)
     client_id: int | None = _fk("client.id", ondelete="CASCADE")
     lead_id: int | None = _fk("lead.id", ondelete="CASCADE")
     deal_id: int | None = _fk("deal.id", ondelete="CASCADE")
-    completed_at: datetime | None = _time(index=True)
+    completed_at: datetime | None = _time()
     sms_text: str | None = None
     meeting_url: str | None = Field(default=None, max_length=500)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
@@ -338,7 +343,11 @@ class TaskParticipant(SQLModel, table=True):
 
 class Call(SQLModel, table=True):
     __tablename__ = "call"
-    __table_args__ = (Index("ix_call_agent_started", "agent_id", "started_at"),)
+    __table_args__ = (
+        # covering indexes of the analytics' calls per agent / per day (see migration 0009)
+        Index("ix_call_agent_cover", "agent_id", "started_at", "direction", "answered_at", "ended_at", "outcome"),
+        Index("ix_call_started_cover", "started_at", "agent_id", "direction", "answered_at", "ended_at", "outcome"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     direction: CallDirection = Field(sa_type=StrEnumType(CallDirection, 10), nullable=False)
     our_number: str | None = Field(default=None, max_length=32)
@@ -346,7 +355,7 @@ class Call(SQLModel, table=True):
     agent_id: int | None = _fk("app_user.id", index=False)
     client_id: int | None = _fk("client.id")
     lead_id: int | None = _fk("lead.id")
-    started_at: datetime = _time(default_now=True, index=True)
+    started_at: datetime = _time(default_now=True)
     answered_at: datetime | None = _time()
     ended_at: datetime | None = _time()
     outcome: CallOutcome | None = Field(default=None, sa_type=StrEnumType(CallOutcome, 12), nullable=True)
