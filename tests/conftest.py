@@ -190,3 +190,21 @@ def make_user(db: Database, admin: Actor):
             return users.actor_for(s, user)
 
     return factory
+
+
+@pytest.fixture
+def cli(db: Database):
+    """``cli(*args, code=0, user=None, input=None)``: the tscrm CLI on the test database, its exit code checked."""
+    from typer.testing import CliRunner
+
+    from tscrm.cli.main import app
+
+    runner = CliRunner(env={"COLUMNS": "250"})
+
+    def invoke(*args: str, code: int = 0, user: str | None = None, input: str | None = None):
+        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
+        result = runner.invoke(app, argv, input=input)
+        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        return result
+
+    return invoke

@@ -9,10 +9,8 @@ import json
 from typing import get_args
 
 import pytest
-from typer.testing import CliRunner
 
 from tscrm.cli import analytics as cli_analytics
-from tscrm.cli.main import app
 from tscrm.core.analytics import PeriodKind
 
 from test_analytics import team  # noqa: F401  (the fixture)
@@ -21,16 +19,8 @@ MARCH = ("--from", "2026-03-01", "--to", "2026-03-31")
 
 
 @pytest.fixture
-def run(db):
-    runner = CliRunner(env={"COLUMNS": "220"})
-
-    def invoke(*args: str, user: str | None = None, code: int = 0):
-        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli):
+    return cli
 
 
 def test_period_choices_are_the_core_ones():

@@ -7,9 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from typer.testing import CliRunner
 
-from tscrm.cli.main import app
 from tscrm.core.services import tasks
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -20,16 +18,8 @@ def _at(y, m, d, h, mi=0):
 
 
 @pytest.fixture
-def run(db):
-    runner = CliRunner(env={"COLUMNS": "200"})
-
-    def invoke(*args: str, user: str | None = None, code: int = 0):
-        argv = ["--db", db.url, *(["--user", user] if user else []), "calendar", *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli):
+    return lambda *args, **kw: cli("calendar", *args, **kw)
 
 
 def _add(db, actor, title, when, **kw):

@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 import pytest
-from typer.testing import CliRunner
 
 from tscrm.cli import calls as cli_calls
 from tscrm.cli import labels
-from tscrm.cli.main import app
 from tscrm.core.models import CallDirection, CallOutcome, User
 from tscrm.core.services import calls, clients, leads, users
 from tscrm.core.services.clients import new_contact
@@ -22,16 +20,8 @@ T0 = datetime(2025, 6, 11, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def run(db):
-    runner = CliRunner(env={"COLUMNS": "220"})
-
-    def invoke(*args: str, user: str | None = None, code: int = 0):
-        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli):
+    return cli
 
 
 @pytest.fixture

@@ -6,25 +6,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from typer.testing import CliRunner
 
-from tscrm.cli.main import app
 from tscrm.core.services import tasks
 
 from .conftest import USERS, free_port
 
 
 @pytest.fixture
-def run(db, admin):
-    runner = CliRunner(env={"COLUMNS": "250"})
-
-    def invoke(*args: str, code: int = 0, user: str | None = None):
-        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli, admin):
+    return cli
 
 
 def add(run, radicale, cal: str, *, password: str = USERS["alice"], url: str | None = None, code: int = 0):

@@ -9,9 +9,7 @@ from decimal import Decimal
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from tscrm.cli.main import app
 from tscrm.core.models import Activity, ActivityKind, CallDirection, CallOutcome, Task
 from tscrm.core.models_dialer import CallListEntry, DialOutcome, SmsMessage
 from tscrm.core.services import clients, tasks
@@ -21,15 +19,8 @@ from tscrm.telephony.base import CallEvent, CallEventKind
 
 
 @pytest.fixture
-def run(db):
-    runner = CliRunner(env={"COLUMNS": "200"})
-
-    def invoke(*args: str, code: int = 0, input: str | None = None):
-        result = runner.invoke(app, ["--db", db.url, *args], input=input)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli):
+    return cli
 
 
 @pytest.fixture

@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from tscrm.cli.main import app
 
 from .conftest import PASSWORD, free_port, numbered
 
 
 @pytest.fixture
-def run(db, admin):
-    runner = CliRunner(env={"COLUMNS": "250"})
-
-    def invoke(*args: str, code: int = 0, user: str | None = None):
-        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli, admin):
+    return cli
 
 
 @pytest.fixture

@@ -335,19 +335,8 @@ def test_smtp_error_names_the_account(db, admin):
 
 
 @pytest.fixture
-def run(db):
-    from typer.testing import CliRunner
-
-    from tscrm.cli.main import app
-
-    runner = CliRunner(env={"COLUMNS": "200"})
-
-    def invoke(*args: str, code: int = 0):
-        result = runner.invoke(app, ["--db", db.url, *args])
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+def run(cli):
+    return cli
 
 
 def test_cli_send_dry_run_then_send(db, admin, smtp_server, run, tmp_path):

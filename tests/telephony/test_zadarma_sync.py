@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, func, select
-from typer.testing import CliRunner
 
-from tscrm.cli.main import app
 from tscrm.core.errors import PermissionDenied
 from tscrm.core.models import Activity, Call, CallDirection, CallOutcome
 from tscrm.core.services import calls, clients, leads
@@ -161,18 +159,10 @@ def test_a_bad_row_is_reported_and_the_rest_written(db, team):
 
 
 @pytest.fixture
-def run(db, monkeypatch):
+def run(cli, monkeypatch):
     monkeypatch.delenv("TSCRM_ZADARMA_KEY", raising=False)
     monkeypatch.delenv("TSCRM_ZADARMA_SECRET", raising=False)
-    runner = CliRunner(env={"COLUMNS": "200"})
-
-    def invoke(*args: str, code: int = 0, user: str | None = None):
-        argv = ["--db", db.url, *(["--user", user] if user else []), *args]
-        result = runner.invoke(app, argv)
-        assert result.exit_code == code, f"exit {result.exit_code}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        return result
-
-    return invoke
+    return cli
 
 
 def test_calls_sync_command_is_idempotent(run, db, team, zadarma_server):
