@@ -9,6 +9,7 @@ Prints one figure per line. Targets: the incremental sync with nothing new <= 1 
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -24,13 +25,11 @@ os.environ.setdefault("TSCRM_SECRET_KEY", "bench-key")
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    url = None
-    if "--db" in args:
-        i = args.index("--db")
-        url = args[i + 1]
-        del args[i : i + 2]
-    count = int(args[0]) if args else 10_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", type=int, nargs="?", default=10_000, help="messages")
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    url, count = args.db, args.count
 
     from mail.conftest import PASSWORD, Dovecot, numbered  # tests/mail/conftest.py
 

@@ -3,7 +3,7 @@ a sync with nothing new. Baselines from the same run: a bare caldav ``calendar.e
 of the calendar (one REPORT that downloads and parses every event, no database), one PROPFIND of the
 ETags, and the N plain-HTTP PUTs that fill the calendar (what writing N events costs the server).
 
-Usage: python bench/calendar.py [N] [--db URL]   (default 1000 events, a temporary SQLite file)
+Usage: python bench/caldav_sync.py [N] [--db URL]   (default 1000 events, a temporary SQLite file)
 
 Prints one figure per line. Target: the sync with nothing new well under the baseline (it asks the
 server only for ETags and reads nothing else).
@@ -11,18 +11,14 @@ server only for ETags and reads nothing else).
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
 import sys
-
-# This file is called calendar.py: drop its folder from the path, or it would stand in for the
-# standard library's calendar module (which http.cookiejar, email and others import).
-sys.path[:] = [p for p in sys.path if p not in ("", __file__.rsplit("/", 1)[0])]
-
-import os  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -31,13 +27,11 @@ os.environ.setdefault("TSCRM_SECRET_KEY", "bench-key")
 
 
 def main() -> None:
-    args = sys.argv[1:]
-    url = None
-    if "--db" in args:
-        i = args.index("--db")
-        url = args[i + 1]
-        del args[i : i + 2]
-    count = int(args[0]) if args else 1000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("count", type=int, nargs="?", default=1000, help="events each way")
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    url, count = args.db, args.count
 
     import caldav
     from calendar_sync.conftest import USERS, Radicale, vevent  # tests/calendar_sync/conftest.py
