@@ -245,6 +245,22 @@ def test_board_totals_in_base_currency_across_currencies(db, admin, make_user):
         assert str(deals.board(s, admin, DealFilter(mine=True))[0].total_base) == "190.00"
 
 
+def test_sums_are_exact_decimals_on_both_databases(db, admin):
+    """0.02 + 20.83 + 3.90 USD is 24.75, 22.275 EUR at 0.9, which rounds (half to even) to 22.28; added up
+    as floats it is 24.749999…, 22.27 EUR. The kanban and the analytics funnel must both say 22.28."""
+    from tscrm.core import analytics
+
+    with db.write() as s:
+        company.set_rate(s, admin, "USD", "0.9")
+    cid = _client(db, admin)
+    for amount in ("0.02", "20.83", "3.90"):
+        _deal(db, admin, cid, amount=amount, currency="USD")
+    with db.read() as s:
+        assert deals.board(s, admin)[0].total_base == Decimal("22.28")
+        period = analytics.resolve_period("30d", timezone=admin.timezone)
+        assert analytics.deal_report(s, admin, period).funnel[0].amount == Decimal("22.28")
+
+
 def test_note_on_deal_goes_to_client_feed(db, admin):
     from tscrm.core.services import notes
 

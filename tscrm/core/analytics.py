@@ -52,7 +52,7 @@ from tscrm.core.models import (
 )
 from tscrm.core.permissions import Actor, Right
 from tscrm.core.timeutil import local_date, local_midnight, optional_aware, week_first_day, zone
-from tscrm.core.types import utcnow
+from tscrm.core.types import money_sum, utcnow
 from tscrm.i18n import N_, _
 
 MAX_DAYS = 366  # a custom period is at most a year (one chart bar per day)
@@ -444,42 +444,48 @@ def deal_report(session: Session, actor: Actor, period: Period, scope: Scope | N
     base, table = _rates(session)
     mine = _in_scope(Deal.owner_id, scope)
     created = _between(Deal.created_at, period.start, period.end)
-    closed = _between(Deal.closed_at, period.start, period.end)
-
+    # created in the period, closed in the period: each its own grouped query on its own covering
+    # index (deal (created_at, owner_id, status, currency, amount) and the same on closed_at), not an
+    # OR that looks every row up in the table
     stage_rows = session.exec(
-        select(Deal.status, Deal.currency, func.count(), func.sum(Deal.amount)).where(created, *mine).group_by(Deal.status, Deal.currency)  # type: ignore[call-overload]
+        select(Deal.status, Deal.currency, func.count(), money_sum(Deal.amount)).where(created, *mine).group_by(Deal.status, Deal.currency)  # type: ignore[call-overload]
     ).all()
     funnel = []
     for stage in DEAL_PIPELINE:
         rows = [r for r in stage_rows if r[0] == stage]
         funnel.append(StageFigures(stage, sum(_int(r[2]) for r in rows), _in_base(((r[1], r[3]) for r in rows), table)))
 
-    won = Deal.status == DealStatus.WON
-    per_owner = session.exec(
-        select(  # type: ignore[call-overload]
-            Deal.owner_id,
-            Deal.currency,
-            _count_if(created),
-            _count_if(and_(closed, won)),
-            func.sum(case((and_(closed, won), Deal.amount), else_=None)),
-            _count_if(and_(closed, Deal.status == DealStatus.CANCELLED)),
-        )
-        .where(or_(created, closed), *mine)
-        .group_by(Deal.owner_id, Deal.currency)
-    ).all()
-    names = _agent_names(session, scope, (r[0] for r in per_owner))
+    # per (owner, currency): [created, won, won amount, cancelled]
+    per_owner: dict[tuple[int | None, str], list[Any]] = {}
+    created_rows = session.exec(select(Deal.owner_id, Deal.currency, func.count()).where(created, *mine).group_by(Deal.owner_id, Deal.currency))  # type: ignore[call-overload]
+    for owner_id, currency, n in created_rows:
+        per_owner[(owner_id, currency)] = [_int(n), 0, None, 0]
+    closed_rows = session.exec(
+        select(Deal.owner_id, Deal.currency, Deal.status, func.count(), money_sum(Deal.amount))  # type: ignore[call-overload]
+        .where(_between(Deal.closed_at, period.start, period.end), *mine)
+        .group_by(Deal.owner_id, Deal.currency, Deal.status)
+    )
+    for owner_id, currency, status, n, amount in closed_rows:
+        row = per_owner.setdefault((owner_id, currency), [0, 0, None, 0])
+        if status == DealStatus.WON:
+            row[1], row[2] = _int(n), amount
+        elif status == DealStatus.CANCELLED:
+            row[3] = _int(n)
+    names = _agent_names(session, scope, (owner for owner, _currency in per_owner))
 
-    def figures(agent_id: int | None, label: str, rows: list[Any]) -> DealFigures:
+    def figures(agent_id: int | None, label: str, keys: list[tuple[int | None, str]]) -> DealFigures:
+        rows = [(currency, per_owner[(owner, currency)]) for owner, currency in keys]
         return _deal_figures(
             agent_id,
             label,
-            sum(_int(r[2]) for r in rows),
-            sum(_int(r[3]) for r in rows),
-            _in_base(((r[1], r[4]) for r in rows), table),
-            sum(_int(r[5]) for r in rows),
+            sum(r[0] for _c, r in rows),
+            sum(r[1] for _c, r in rows),
+            _in_base(((c, r[2]) for c, r in rows), table),
+            sum(r[3] for _c, r in rows),
         )
 
-    agents = [figures(a, agent_label(a, names), [r for r in per_owner if r[0] == a]) for a in _ordered(names, (r[0] for r in per_owner))]
+    owners = [owner for owner, _currency in per_owner]
+    agents = [figures(a, agent_label(a, names), [k for k in per_owner if k[0] == a]) for a in _ordered(names, owners)]
     return DealReport(period, base, funnel, agents, figures(None, _("Total"), list(per_owner)))
 
 
@@ -523,15 +529,22 @@ def lead_report(session: Session, actor: Actor, period: Period, scope: Scope | N
     ).all()
     sources = sorted((SourceFigures(name, _int(n)) for name, n in source_rows), key=lambda s: (-s.created, s.source is None, s.source or ""))
 
-    claimed = _between(Lead.claimed_at, period.start, period.end)
-    closed = _between(Lead.closed_at, period.start, period.end)
-    columns = [
-        _count_if(claimed),
-        _count_if(and_(closed, Lead.status == LeadStatus.FINISHED)),
-        _count_if(and_(closed, Lead.status == LeadStatus.BAD_QUALITY)),
-    ]
-    where = [or_(claimed, closed), *mine]
-    grouped = {row[0]: [_int(v) for v in row[1:]] for row in session.exec(select(Lead.owner_id, *columns).where(*where).group_by(Lead.owner_id))}  # type: ignore[call-overload]
+    # claimed in the period, closed in the period: each its own grouped query on its own covering
+    # index (lead (claimed_at, owner_id) and lead (closed_at, owner_id, status)), not an OR
+    grouped: dict[int | None, list[int]] = {}
+    claimed_rows = session.exec(
+        select(Lead.owner_id, func.count()).where(_between(Lead.claimed_at, period.start, period.end), *mine).group_by(Lead.owner_id)  # type: ignore[call-overload]
+    )
+    for owner_id, n in claimed_rows:
+        grouped[owner_id] = [_int(n), 0, 0]
+    closed_rows = session.exec(
+        select(Lead.owner_id, Lead.status, func.count()).where(_between(Lead.closed_at, period.start, period.end), *mine).group_by(Lead.owner_id, Lead.status)  # type: ignore[call-overload]
+    )
+    place = {LeadStatus.FINISHED: 1, LeadStatus.BAD_QUALITY: 2}
+    for owner_id, status, n in closed_rows:
+        values = grouped.setdefault(owner_id, [0, 0, 0])  # an owner with other leads closed is still listed
+        if status in place:
+            values[place[status]] = _int(n)
     names = _agent_names(session, scope, grouped)
 
     def figures(agent_id: int | None, label: str, values: list[int] | None) -> LeadFigures:

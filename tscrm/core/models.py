@@ -215,6 +215,10 @@ class Lead(SQLModel, table=True):
     __table_args__ = (
         Index("ix_lead_owner_status", "owner_id", "status"),
         Index("ix_lead_status_created", "status", "created_at"),
+        # covering indexes of the analytics' leads created / claimed / closed (see migration 0009)
+        Index("ix_lead_created_cover", "created_at", "source_id", "owner_id"),
+        Index("ix_lead_claimed_owner", "claimed_at", "owner_id"),
+        Index("ix_lead_closed_cover", "closed_at", "owner_id", "status"),
     )
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=300)
@@ -233,7 +237,7 @@ class Lead(SQLModel, table=True):
     custom: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     client_id: int | None = _fk("client.id")  # the client it became when closed as finished
     external_ref: str | None = Field(default=None, max_length=100, index=True)
-    created_at: datetime = _time(default_now=True, index=True)
+    created_at: datetime = _time(default_now=True)  # indexed by ix_lead_created_cover
     updated_at: datetime = _time(default_now=True)
     claimed_at: datetime | None = _time()
     closed_at: datetime | None = _time()
@@ -290,7 +294,12 @@ class LeadTag(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
-    __table_args__ = (Index("ix_deal_status_owner", "status", "owner_id"),)
+    __table_args__ = (
+        Index("ix_deal_status_owner", "status", "owner_id"),
+        # covering indexes of the analytics' deals created / closed (see migration 0009)
+        Index("ix_deal_created_cover", "created_at", "owner_id", "status", "currency", "amount"),
+        Index("ix_deal_closed_cover", "closed_at", "owner_id", "status", "currency", "amount"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = _fk("client.id", ondelete="CASCADE", nullable=False)
     title: str = Field(max_length=300)
@@ -300,7 +309,7 @@ class Deal(SQLModel, table=True):
     owner_id: int | None = _fk("app_user.id", index=False)
     created_by_id: int | None = _fk("app_user.id", index=False)
     external_ref: str | None = Field(default=None, max_length=100, index=True)
-    created_at: datetime = _time(default_now=True, index=True)
+    created_at: datetime = _time(default_now=True)  # indexed by ix_deal_created_cover
     updated_at: datetime = _time(default_now=True)
     closed_at: datetime | None = _time()
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import DateTime, Numeric, String
+from sqlalchemy import DateTime, Integer, Numeric, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+MONEY_SCALE = 4  # decimal places kept of every amount
 
 
 def utcnow() -> datetime:
@@ -47,7 +52,7 @@ class Money(TypeDecorator[Decimal]):
     impl = Numeric
     cache_ok = True
 
-    def __init__(self, precision: int = 24, scale: int = 4) -> None:
+    def __init__(self, precision: int = 24, scale: int = MONEY_SCALE) -> None:
         super().__init__(precision, scale)
         self.precision = precision
         self.scale = scale
@@ -92,3 +97,43 @@ class StrEnumType(TypeDecorator[StrEnum]):
         if value is None:
             return None
         return self.enum_class(value)
+
+
+class _MoneySum(TypeDecorator[Decimal]):
+    """What ``money_sum`` returns: a Decimal on both databases."""
+
+    impl = Numeric
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Integer())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_result_value(self, value, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if dialect.name == "sqlite":  # whole units of the last decimal place, see money_sum
+            return Decimal(int(value)).scaleb(-MONEY_SCALE)
+        return Decimal(value)
+
+
+class money_sum(FunctionElement):  # noqa: N801  (used like a SQL function)
+    """SUM of a Money column, exact on both databases. SQLite would add its text values up as floats, so
+    there the sum runs over whole ten-thousandths (the column's scale) as 64-bit integers."""
+
+    type = _MoneySum()
+    name = "money_sum"
+    inherit_cache = True
+
+
+@compiles(money_sum)
+def _money_sum_generic(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"SUM({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_sum, "sqlite")
+def _money_sum_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    # a stored amount has at most MONEY_SCALE decimals: times 10^scale it is a whole number, which the
+    # double nearly is and ROUND makes exact (for amounts below 9 * 10^11)
+    return f"SUM(CAST(ROUND(CAST({compiler.process(element.clauses, **kw)} AS REAL) * {10 ** MONEY_SCALE}) AS INTEGER))"

@@ -10,7 +10,6 @@ helpers ``_amount_order``/``_amount_at_least``/``_amount_at_most`` use that on S
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -28,7 +27,7 @@ from tscrm.core.services.clients import _check_owner as check_owner  # one rule 
 from tscrm.core.services.clients import get_client
 from tscrm.core.timeutil import optional_aware
 from tscrm.core.validation import required_text
-from tscrm.core.types import utcnow
+from tscrm.core.types import money_sum, utcnow
 from tscrm.i18n import N_, Phrase, _
 from tscrm.labels import DEAL_STATUSES
 
@@ -411,19 +410,11 @@ class BoardColumn:
 
 
 def _sums_by_status_currency(session: Session, actor: Actor, filt: DealFilter) -> dict[tuple[str, str], Decimal]:
-    """Exact sums per (status, currency): SUM on PostgreSQL, Python on SQLite (text column)."""
-    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    if _is_sqlite(session):
-        query = _filtered(session, actor, filt, select(Deal.status, Deal.currency, Deal.amount))
-        for status, currency, amount in session.execute(query):
-            sums[(status.value, currency)] += amount
-    else:
-        query = _filtered(
-            session, actor, filt, select(Deal.status, Deal.currency, func.sum(Deal.amount))
-        ).group_by(col(Deal.status), col(Deal.currency))
-        for status, currency, total in session.execute(query):
-            sums[(status.value, currency)] += Decimal(total)
-    return sums
+    """Exact sums per (status, currency)."""
+    query = _filtered(
+        session, actor, filt, select(Deal.status, Deal.currency, money_sum(Deal.amount))
+    ).group_by(col(Deal.status), col(Deal.currency))
+    return {(status.value, currency): total for status, currency, total in session.execute(query)}
 
 
 def board(session: Session, actor: Actor, filt: DealFilter | None = None, *, per_column: int = 50) -> list[BoardColumn]:
