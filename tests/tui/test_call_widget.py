@@ -85,8 +85,11 @@ async def _answered_call_from_client(app, pilot, fake, number: str) -> None:
 async def _transfer_to(app, pilot, name: str) -> None:
     await pilot.click("#call-transfer")
     listing = app.screen.query_one("#call-transfer-list")
-    await wait_until(pilot, lambda: listing.display and app.focused is listing and listing.option_count > 0)
-    assert name in str(listing.get_option_at_index(listing.highlighted).prompt)
+    await wait_until(
+        pilot,
+        lambda: listing.display and app.focused is listing and listing.option_count > 0 and listing.highlighted is not None
+        and name in str(listing.get_option_at_index(listing.highlighted).prompt),
+    )
     await pilot.press("enter")
 
 
