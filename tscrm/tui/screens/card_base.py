@@ -139,7 +139,7 @@ class CardScreen(Screen):
 
     def _card_gone(self) -> bool:
         """Closed while a worker read (e.g. right after closing a lead): its widgets are going."""
-        return not self.is_attached or not self.query(f"#{self.KIND}-info")
+        return not self.is_attached or not all(self.query(part) for part in (f"#{self.KIND}-info", StatusHeader, ActivityFeed))
 
     def _render_info(self) -> Text:
         text = Text()
